@@ -1,0 +1,52 @@
+/**
+ * The environment contract between the operator (which writes these variables
+ * into the pod template) and the summarizer service (which reads them at start).
+ * SPEC §1.3. This module is the only place the names and defaults are spelled.
+ */
+export const ENV = {
+  port: 'PORT',
+  lmstudioBaseUrl: 'LMSTUDIO_BASE_URL',
+  lmstudioApiKey: 'LMSTUDIO_API_KEY',
+  lmstudioTimeout: 'LMSTUDIO_TIMEOUT',
+  lmstudioMaxRetries: 'LMSTUDIO_MAX_RETRIES',
+  defaultModelName: 'DEFAULT_MODEL_NAME',
+  defaultMaxTokens: 'DEFAULT_MAX_TOKENS',
+  defaultTemperature: 'DEFAULT_TEMPERATURE',
+  defaultSummaryType: 'DEFAULT_SUMMARY_TYPE',
+  defaultLanguage: 'DEFAULT_LANGUAGE',
+  debug: 'DEBUG',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export const SUMMARY_TYPES = ['concise', 'detailed', 'bullet_points'] as const;
+export type SummaryType = (typeof SUMMARY_TYPES)[number];
+
+export const LANGUAGES = ['korean', 'english', 'japanese'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** Defaults of SPEC §1.3; the CRD's defaults are the same values. */
+export const ENV_DEFAULTS = {
+  port: 8000,
+  lmstudioBaseUrl: 'http://lmstudio:1234/v1',
+  lmstudioTimeoutSeconds: 30,
+  lmstudioMaxRetries: 3,
+  defaultModelName: 'qwen/qwen3-4b',
+  defaultMaxTokens: 1000,
+  defaultTemperature: 0.3,
+  defaultSummaryType: 'concise' satisfies SummaryType,
+  defaultLanguage: 'korean' satisfies Language,
+  debug: false,
+} as const;
+
+/** Bounds shared by the request schema, the env parser and the CRD. */
+export const LIMITS = {
+  maxTokens: { min: 50, max: 4000 },
+  temperature: { min: 0, max: 2 },
+  textLength: { min: 10, max: 50_000 },
+  lmstudioTimeoutSeconds: { min: 1, max: 600 },
+  lmstudioMaxRetries: { min: 0, max: 10 },
+} as const;
+
+/** Paths the pod template's probes use; served by service/app.ts. */
+export const PROBE_PATHS = { liveness: '/livez', readiness: '/readyz', metrics: '/metrics' } as const;
