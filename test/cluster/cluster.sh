@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The local Kubernetes control plane: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kwok (fake nodes), all local
+# processes started by kwokctl's binary runtime from binaries built by
+# build-bins.sh. No Docker.
+#
+#   cluster.sh up        start (idempotent); admin kubeconfig in .cluster/kubeconfig
+#   cluster.sh down      stop and remove all state
+#   cluster.sh status    exit 0 when the API server answers
+#   cluster.sh restart [SECONDS]   stop the control plane, wait, start it (fault tests)
+#   cluster.sh kubectl ARGS...     kubectl against the cluster
+#   cluster.sh memory              resident memory of each control-plane process
+#
+# Env: LLMPLAN_CLUSTER_NAME (llmplan), LLMPLAN_FAKE_NODES (2).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+state="$root/.cluster"
+name=${LLMPLAN_CLUSTER_NAME:-llmplan}
+nodes=${LLMPLAN_FAKE_NODES:-2}
+kubeconfig="$state/kubeconfig"
+# kwokctl keeps its state (pki, logs, pids) under KWOK_WORKDIR: inside the
+# checkout, so two clones never share a cluster by accident.
+export KWOK_WORKDIR="$state/kwok"
+
+bins=$("$here/build-bins.sh")
+kwokctl="$bins/kwokctl"
+kubectl() { "$bins/kubectl" --kubeconfig "$kubeconfig" "$@"; }
+
+healthy() {
+  [ -s "$kubeconfig" ] && kubectl get --raw /readyz >/dev/null 2>&1
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + ${1:-60}))
+  until healthy; do
+    if ((SECONDS > deadline)); then
+      echo "the API server did not become ready; logs in $KWOK_WORKDIR/clusters/$name/logs" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+ensure_nodes() {
+  local have
+  have=$(kubectl get nodes -o name 2>/dev/null | wc -l)
+  if [ "$have" -lt "$nodes" ]; then
+    "$kwokctl" --name "$name" scale node --replicas "$nodes" >/dev/null
+  fi
+  kubectl wait --for=condition=Ready node --all --timeout=60s >/dev/null
+}
+
+up() {
+  mkdir -p "$state"
+  if healthy; then
+    ensure_nodes
+    echo "cluster $name already running; KUBECONFIG=$kubeconfig"
+    return 0
+  fi
+  if [ -d "$KWOK_WORKDIR/clusters/$name" ]; then
+    # Stopped (e.g. the machine rebooted): start what is there, else rebuild.
+    if "$kwokctl" --name "$name" start cluster >/dev/null 2>&1 && wait_ready 60; then
+      ensure_nodes
+      echo "cluster $name restarted; KUBECONFIG=$kubeconfig"
+      return 0
+    fi
+    "$kwokctl" --name "$name" delete cluster >/dev/null 2>&1 || true
+  fi
+  rm -f "$kubeconfig"
+  "$kwokctl" --name "$name" create cluster \
+    --config "$here/kwokctl.yaml" \
+    --config "$here/stages.yaml" \
+    --etcd-binary "$bins/etcd" \
+    --kube-apiserver-binary "$bins/kube-apiserver" \
+    --kube-controller-manager-binary "$bins/kube-controller-manager" \
+    --kube-scheduler-binary "$bins/kube-scheduler" \
+    --kwok-controller-binary "$bins/kwok" \
+    --kubeconfig "$kubeconfig" \
+    --wait 60s >&2
+  wait_ready 60
+  ensure_nodes
+  echo "cluster $name up; KUBECONFIG=$kubeconfig"
+}
+
+down() {
+  if [ -d "$KWOK_WORKDIR/clusters/$name" ]; then
+    "$kwokctl" --name "$name" delete cluster >/dev/null 2>&1 || true
+  fi
+  rm -rf "$state"
+  echo "cluster $name removed"
+}
+
+# kwokctl stops and starts the control plane as a whole: etcd keeps its data,
+# the API server comes back on the same port, watches in clients are cut.
+restart_control_plane() {
+  "$kwokctl" --name "$name" stop cluster >/dev/null
+  sleep "${1:-2}"
+  "$kwokctl" --name "$name" start cluster >/dev/null
+  wait_ready 60
+}
+
+memory() {
+  local total=0 pidfile pid rss
+  for pidfile in "$KWOK_WORKDIR/clusters/$name/pids"/*.pid; do
+    pid=$(cat "$pidfile")
+    rss=$(ps -o rss= -p "$pid" 2>/dev/null || echo 0)
+    printf '%-26s %6d MiB\n' "$(basename "$pidfile" .pid)" $((rss / 1024))
+    total=$((total + rss))
+  done
+  printf '%-26s %6d MiB\n' total $((total / 1024))
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) healthy ;;
+  restart) restart_control_plane "${2:-2}" ;;
+  kubectl) shift; kubectl "$@" ;;
+  memory) memory ;;
+  *) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 2 ;;
+esac

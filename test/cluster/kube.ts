@@ -1,0 +1,113 @@
+/**
+ * Helpers for tests that run against the real control plane: a KubeConfig for
+ * it, a namespace of one's own, kubectl, and polling with a deadline.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { inject } from 'vitest';
+
+const run = promisify(execFile);
+
+export function kubeconfigPath(): string {
+  return inject('kubeconfig');
+}
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath());
+  return kc;
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs kubectl against the test cluster; never throws on a non-zero exit. */
+export async function kubectl(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KubectlResult> {
+  const child = run(inject('kubectl'), ['--kubeconfig', kubeconfigPath(), ...args], {
+    maxBuffer: 32 << 20,
+    env: opts.env ?? process.env,
+  });
+  if (opts.input !== undefined) {
+    child.child.stdin?.end(opts.input);
+  }
+  try {
+    const { stdout, stderr } = await child;
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; code?: number };
+    return {
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+      code: typeof e.code === 'number' ? e.code : 1,
+    };
+  }
+}
+
+/** kubectl that must succeed: throws with kubectl's stderr otherwise. */
+export async function kubectlOk(args: string[], opts: { input?: string } = {}): Promise<string> {
+  const result = await kubectl(args, opts);
+  if (result.code !== 0) {
+    throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
+  }
+  return result.stdout;
+}
+
+export const TEST_NAMESPACE_LABEL = 'llmplan.io/test';
+
+/** Creates a fresh namespace; `dispose` deletes it (and everything in it). */
+export async function createTestNamespace(
+  kc: k8s.KubeConfig,
+  prefix: string,
+): Promise<{ name: string; dispose: () => Promise<void> }> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({
+    body: { metadata: { name, labels: { [TEST_NAMESPACE_LABEL]: 'true' } } },
+  });
+  return {
+    name,
+    dispose: async () => {
+      await core.deleteNamespace({ name }).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined/false, or throws
+ * after `timeoutMs` with the last observation, so a failing test says what it saw.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  {
+    timeoutMs = 30_000,
+    intervalMs = 250,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) {
+        return value;
+      }
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? `: last error ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
