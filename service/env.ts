@@ -49,4 +49,49 @@ export const LIMITS = {
 } as const;
 
 /** Paths the pod template's probes use; served by service/app.ts. */
-export const PROBE_PATHS = { liveness: '/livez', readiness: '/readyz', metrics: '/metrics' } as const;
+export const PROBE_PATHS = {
+  liveness: '/livez',
+  readiness: '/readyz',
+  metrics: '/metrics',
+} as const;
+
+/**
+ * Tuning knobs read only by the service. The operator does not need to set them
+ * (their defaults suit one pod in front of one LM Studio); users can still pass
+ * them through `spec.env`. Kept apart from ENV so the operator's contract stays small.
+ */
+export const SERVICE_ENV = {
+  host: 'HOST',
+  maxConcurrentRequests: 'MAX_CONCURRENT_REQUESTS',
+  chunkChars: 'SUMMARY_CHUNK_CHARS',
+  mapConcurrency: 'SUMMARY_MAP_CONCURRENCY',
+  retryBaseMs: 'LMSTUDIO_RETRY_BASE_MS',
+  breakerFailures: 'LMSTUDIO_BREAKER_FAILURES',
+  breakerResetSeconds: 'LMSTUDIO_BREAKER_RESET_SECONDS',
+  healthCacheSeconds: 'LMSTUDIO_HEALTH_CACHE_SECONDS',
+  shutdownTimeoutSeconds: 'SHUTDOWN_TIMEOUT_SECONDS',
+} as const;
+
+export const SERVICE_ENV_DEFAULTS = {
+  /** Empty: every interface (IPv4 and IPv6), as a pod needs. */
+  host: '',
+  maxConcurrentRequests: 32,
+  chunkChars: 8000,
+  mapConcurrency: 8,
+  retryBaseMs: 250,
+  breakerFailures: 5,
+  breakerResetSeconds: 10,
+  healthCacheSeconds: 5,
+  shutdownTimeoutSeconds: 25,
+} as const;
+
+export const SERVICE_LIMITS = {
+  maxConcurrentRequests: { min: 1, max: 10_000 },
+  chunkChars: { min: 500, max: 50_000 },
+  mapConcurrency: { min: 1, max: 64 },
+  retryBaseMs: { min: 1, max: 60_000 },
+  breakerFailures: { min: 1, max: 1000 },
+  breakerResetSeconds: { min: 0.1, max: 3600 },
+  healthCacheSeconds: { min: 0, max: 300 },
+  shutdownTimeoutSeconds: { min: 1, max: 3600 },
+} as const;

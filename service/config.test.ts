@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+import { ENV, ENV_DEFAULTS, SERVICE_ENV, SERVICE_ENV_DEFAULTS } from './env.js';
+
+function problemsOf(env: Record<string, string>) {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the SPEC defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(ENV_DEFAULTS.port);
+    expect(config.lmstudio).toMatchObject({
+      baseUrl: ENV_DEFAULTS.lmstudioBaseUrl,
+      apiKey: undefined,
+      timeoutMs: ENV_DEFAULTS.lmstudioTimeoutSeconds * 1000,
+      maxRetries: ENV_DEFAULTS.lmstudioMaxRetries,
+    });
+    expect(config.defaults).toEqual({
+      model: ENV_DEFAULTS.defaultModelName,
+      maxTokens: ENV_DEFAULTS.defaultMaxTokens,
+      temperature: ENV_DEFAULTS.defaultTemperature,
+      summaryType: ENV_DEFAULTS.defaultSummaryType,
+      language: ENV_DEFAULTS.defaultLanguage,
+    });
+    expect(config.debug).toBe(false);
+    expect(config.maxConcurrentRequests).toBe(SERVICE_ENV_DEFAULTS.maxConcurrentRequests);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      [ENV.port]: '9000',
+      [ENV.lmstudioBaseUrl]: 'https://llm.example:8443/v1',
+      [ENV.lmstudioApiKey]: 'sekret',
+      [ENV.lmstudioTimeout]: '2.5',
+      [ENV.lmstudioMaxRetries]: '0',
+      [ENV.defaultModelName]: 'other/model',
+      [ENV.defaultMaxTokens]: '200',
+      [ENV.defaultTemperature]: '1.2',
+      [ENV.defaultSummaryType]: 'bullet_points',
+      [ENV.defaultLanguage]: 'japanese',
+      [ENV.debug]: 'TRUE',
+      [SERVICE_ENV.maxConcurrentRequests]: '7',
+      [SERVICE_ENV.chunkChars]: '3000',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      debug: true,
+      maxConcurrentRequests: 7,
+      chunkChars: 3000,
+      lmstudio: {
+        baseUrl: 'https://llm.example:8443/v1',
+        apiKey: 'sekret',
+        timeoutMs: 2500,
+        maxRetries: 0,
+      },
+      defaults: {
+        model: 'other/model',
+        maxTokens: 200,
+        temperature: 1.2,
+        summaryType: 'bullet_points',
+        language: 'japanese',
+      },
+    });
+  });
+
+  it('treats blank values as unset (Kubernetes renders empty values as "")', () => {
+    expect(loadConfig({ [ENV.port]: '', [ENV.lmstudioApiKey]: '  ' })).toMatchObject({
+      port: ENV_DEFAULTS.port,
+      lmstudio: { apiKey: undefined },
+    });
+  });
+
+  it.each([
+    [ENV.port, 'eighty'],
+    [ENV.port, '70000'],
+    [ENV.lmstudioBaseUrl, 'lmstudio:1234'],
+    [ENV.lmstudioTimeout, '0'],
+    [ENV.lmstudioTimeout, '30s'],
+    [ENV.lmstudioMaxRetries, '-1'],
+    [ENV.lmstudioMaxRetries, '1.5'],
+    [ENV.defaultMaxTokens, '10'],
+    [ENV.defaultTemperature, '2.5'],
+    [ENV.defaultSummaryType, 'short'],
+    [ENV.defaultLanguage, 'french'],
+    [ENV.debug, 'maybe'],
+    [SERVICE_ENV.maxConcurrentRequests, '0'],
+  ])('refuses %s=%s and names the variable', (variable, value) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.variable).toBe(variable);
+    expect(problems[0]?.message).toContain(JSON.stringify(value));
+  });
+
+  it('reports every bad variable at once', () => {
+    const problems = problemsOf({ [ENV.port]: 'x', [ENV.debug]: 'x', [ENV.defaultLanguage]: 'x' });
+    expect(problems.map((p) => p.variable).sort()).toEqual(
+      [ENV.debug, ENV.defaultLanguage, ENV.port].sort(),
+    );
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * Reads the service's configuration from the environment (SPEC §1.3). Pure: it
+ * takes an env object and returns a typed config or throws a ConfigError that
+ * names every bad variable; main.ts turns that into CRITICAL lines and exit 1.
+ */
+import { z } from 'zod';
+import {
+  ENV,
+  ENV_DEFAULTS,
+  LANGUAGES,
+  type Language,
+  LIMITS,
+  SERVICE_ENV,
+  SERVICE_ENV_DEFAULTS,
+  SERVICE_LIMITS,
+  SUMMARY_TYPES,
+  type SummaryType,
+} from './env.js';
+
+export interface LmStudioConfig {
+  /** OpenAI-compatible base URL including its `/v1` prefix. */
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  breakerFailures: number;
+  breakerResetMs: number;
+  healthCacheMs: number;
+}
+
+export interface SummaryDefaults {
+  model: string;
+  maxTokens: number;
+  temperature: number;
+  summaryType: SummaryType;
+  language: Language;
+}
+
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  debug: boolean;
+  lmstudio: LmStudioConfig;
+  defaults: SummaryDefaults;
+  maxConcurrentRequests: number;
+  chunkChars: number;
+  mapConcurrency: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.map((p) => `${p.variable}: ${p.message}`).join('; '));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Variables whose values must never be echoed into a log line. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set([ENV.lmstudioApiKey]);
+
+interface Bounds {
+  min: number;
+  max: number;
+}
+
+// Kubernetes renders an env entry with an empty value as "", so "" means "unset".
+const unsetIfBlank = (value: unknown): unknown =>
+  typeof value === 'string' ? (value.trim() === '' ? undefined : value.trim()) : value;
+
+function integer(fallback: number, bounds: Bounds) {
+  return z.preprocess(
+    unsetIfBlank,
+    z
+      .string()
+      .regex(/^[+-]?\d+$/, `must be an integer between ${bounds.min} and ${bounds.max}`)
+      .transform(Number)
+      .pipe(
+        z
+          .int()
+          .min(bounds.min, `must be at least ${bounds.min}`)
+          .max(bounds.max, `must be at most ${bounds.max}`),
+      )
+      .default(fallback),
+  );
+}
+
+function decimal(fallback: number, bounds: Bounds) {
+  return z.preprocess(
+    unsetIfBlank,
+    z
+      .string()
+      .regex(/^[+-]?(\d+\.?\d*|\.\d+)$/, `must be a number between ${bounds.min} and ${bounds.max}`)
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(bounds.min, `must be at least ${bounds.min}`)
+          .max(bounds.max, `must be at most ${bounds.max}`),
+      )
+      .default(fallback),
+  );
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return z.preprocess(
+    unsetIfBlank,
+    z.enum(values, { error: `must be one of ${values.join(', ')}` }).default(fallback),
+  );
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+function flag(fallback: boolean) {
+  return z.preprocess(
+    unsetIfBlank,
+    z
+      .string()
+      .transform((value, ctx) => {
+        const word = value.toLowerCase();
+        if (TRUE_WORDS.has(word)) return true;
+        if (FALSE_WORDS.has(word)) return false;
+        ctx.addIssue({ code: 'custom', message: 'must be true or false (or 1/0, yes/no, on/off)' });
+        return z.NEVER;
+      })
+      .default(fallback),
+  );
+}
+
+const httpUrl = z.preprocess(
+  unsetIfBlank,
+  z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .default(ENV_DEFAULTS.lmstudioBaseUrl),
+);
+
+const text = (fallback: string) => z.preprocess(unsetIfBlank, z.string().default(fallback));
+const optionalText = z.preprocess(unsetIfBlank, z.string().optional());
+
+/** One schema per variable, keyed by the variable's name, so every issue names it. */
+const envSchema = z.object({
+  [ENV.port]: integer(ENV_DEFAULTS.port, { min: 0, max: 65_535 }),
+  [ENV.lmstudioBaseUrl]: httpUrl,
+  [ENV.lmstudioApiKey]: optionalText,
+  [ENV.lmstudioTimeout]: decimal(
+    ENV_DEFAULTS.lmstudioTimeoutSeconds,
+    LIMITS.lmstudioTimeoutSeconds,
+  ),
+  [ENV.lmstudioMaxRetries]: integer(ENV_DEFAULTS.lmstudioMaxRetries, LIMITS.lmstudioMaxRetries),
+  [ENV.defaultModelName]: text(ENV_DEFAULTS.defaultModelName),
+  [ENV.defaultMaxTokens]: integer(ENV_DEFAULTS.defaultMaxTokens, LIMITS.maxTokens),
+  [ENV.defaultTemperature]: decimal(ENV_DEFAULTS.defaultTemperature, LIMITS.temperature),
+  [ENV.defaultSummaryType]: oneOf(SUMMARY_TYPES, ENV_DEFAULTS.defaultSummaryType),
+  [ENV.defaultLanguage]: oneOf(LANGUAGES, ENV_DEFAULTS.defaultLanguage),
+  [ENV.debug]: flag(ENV_DEFAULTS.debug),
+  [SERVICE_ENV.host]: text(SERVICE_ENV_DEFAULTS.host),
+  [SERVICE_ENV.maxConcurrentRequests]: integer(
+    SERVICE_ENV_DEFAULTS.maxConcurrentRequests,
+    SERVICE_LIMITS.maxConcurrentRequests,
+  ),
+  [SERVICE_ENV.chunkChars]: integer(SERVICE_ENV_DEFAULTS.chunkChars, SERVICE_LIMITS.chunkChars),
+  [SERVICE_ENV.mapConcurrency]: integer(
+    SERVICE_ENV_DEFAULTS.mapConcurrency,
+    SERVICE_LIMITS.mapConcurrency,
+  ),
+  [SERVICE_ENV.retryBaseMs]: integer(SERVICE_ENV_DEFAULTS.retryBaseMs, SERVICE_LIMITS.retryBaseMs),
+  [SERVICE_ENV.breakerFailures]: integer(
+    SERVICE_ENV_DEFAULTS.breakerFailures,
+    SERVICE_LIMITS.breakerFailures,
+  ),
+  [SERVICE_ENV.breakerResetSeconds]: decimal(
+    SERVICE_ENV_DEFAULTS.breakerResetSeconds,
+    SERVICE_LIMITS.breakerResetSeconds,
+  ),
+  [SERVICE_ENV.healthCacheSeconds]: decimal(
+    SERVICE_ENV_DEFAULTS.healthCacheSeconds,
+    SERVICE_LIMITS.healthCacheSeconds,
+  ),
+  [SERVICE_ENV.shutdownTimeoutSeconds]: decimal(
+    SERVICE_ENV_DEFAULTS.shutdownTimeoutSeconds,
+    SERVICE_LIMITS.shutdownTimeoutSeconds,
+  ),
+});
+
+function describeValue(variable: string, raw: string | undefined): string {
+  if (raw === undefined) return '';
+  return SECRET_VARIABLES.has(variable) ? ' (value hidden)' : ` (got ${JSON.stringify(raw)})`;
+}
+
+/** Parses the environment; throws ConfigError listing every invalid variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      return { variable, message: `${issue.message}${describeValue(variable, env[variable])}` };
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const seconds = (value: number) => Math.round(value * 1000);
+  return {
+    port: e[ENV.port],
+    host: e[SERVICE_ENV.host],
+    debug: e[ENV.debug],
+    lmstudio: {
+      baseUrl: e[ENV.lmstudioBaseUrl],
+      apiKey: e[ENV.lmstudioApiKey],
+      timeoutMs: seconds(e[ENV.lmstudioTimeout]),
+      maxRetries: e[ENV.lmstudioMaxRetries],
+      retryBaseMs: e[SERVICE_ENV.retryBaseMs],
+      breakerFailures: e[SERVICE_ENV.breakerFailures],
+      breakerResetMs: seconds(e[SERVICE_ENV.breakerResetSeconds]),
+      healthCacheMs: seconds(e[SERVICE_ENV.healthCacheSeconds]),
+    },
+    defaults: {
+      model: e[ENV.defaultModelName],
+      maxTokens: e[ENV.defaultMaxTokens],
+      temperature: e[ENV.defaultTemperature],
+      summaryType: e[ENV.defaultSummaryType],
+      language: e[ENV.defaultLanguage],
+    },
+    maxConcurrentRequests: e[SERVICE_ENV.maxConcurrentRequests],
+    chunkChars: e[SERVICE_ENV.chunkChars],
+    mapConcurrency: e[SERVICE_ENV.mapConcurrency],
+    shutdownTimeoutMs: seconds(e[SERVICE_ENV.shutdownTimeoutSeconds]),
+  };
+}

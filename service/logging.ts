@@ -1,0 +1,77 @@
+/**
+ * Logs are an interface (SPEC §1.4): the runbook greps them. One JSON object per
+ * line, `level` is DEBUG/INFO/WARNING/ERROR/CRITICAL, `msg` is the last key, and
+ * every summary request writes exactly one line ending in `completed in <n>ms`, so
+ * `awk '{print $NF}'` yields `<n>ms"}` and awk's numeric conversion reads `<n>`.
+ *
+ * Rules the helpers below keep, so the three runbook pipelines stay correct:
+ * - only POST summary requests log "completed in" or "POST /api/v1/summary";
+ * - no line below ERROR contains the word ERROR (error codes such as
+ *   VALIDATION_ERROR go to the client, not into WARNING lines);
+ * - the user's text is never logged, at any level.
+ */
+import { pino } from 'pino';
+
+export type Logger = pino.Logger;
+export type LogDestination = pino.DestinationStream;
+
+/** pino's level names → the labels SPEC §1.4 fixes. */
+const LEVEL_LABELS: Readonly<Record<string, string>> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+};
+
+export interface LoggerOptions {
+  debug: boolean;
+  /** Where lines go; stdout (synchronous, so nothing is lost on exit) by default. */
+  destination?: LogDestination;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  return pino(
+    {
+      level: options.debug ? 'debug' : 'info',
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: LEVEL_LABELS[label] ?? label.toUpperCase() }),
+      },
+    },
+    destination,
+  );
+}
+
+export interface SummaryRequestLog {
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  requestId: string;
+  /** Extra fields; must never carry the user's text. */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * The one line per summary request. 2xx → INFO, 4xx (bad input, load shedding,
+ * client gone) → WARNING, 5xx (LM Studio or summary failure) → ERROR.
+ */
+export function logSummaryRequest(logger: Logger, entry: SummaryRequestLog): void {
+  const ms = Math.round(entry.durationMs);
+  const line = {
+    request_id: entry.requestId,
+    method: entry.method,
+    path: entry.path,
+    status: entry.status,
+    duration_ms: ms,
+    ...entry.fields,
+  };
+  const msg = `${entry.method} ${entry.path} ${entry.status} completed in ${ms}ms`;
+  if (entry.status >= 500) logger.error(line, msg);
+  else if (entry.status >= 400) logger.warn(line, msg);
+  else logger.info(line, msg);
+}

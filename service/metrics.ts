@@ -1,0 +1,96 @@
+/**
+ * Prometheus metrics. One registry per service instance (not prom-client's
+ * global one), so tests can run several services in one process.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitState, LmStudioObserver } from './lmstudio.js';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** Gauge values of lmstudio_circuit_state. */
+export const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = {
+  closed: 0,
+  half_open: 1,
+  open: 2,
+};
+
+export interface ServiceMetrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  inFlight: Gauge;
+  shed: Counter;
+  llmDuration: Histogram<'operation' | 'outcome'>;
+  llmRetries: Counter<'reason'>;
+  circuitState: Gauge;
+  backendUp: Gauge;
+  /** The LM Studio client's hooks, bound to the metrics above. */
+  observer: LmStudioObserver;
+}
+
+export function createMetrics(): ServiceMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: 'summary_requests_in_flight',
+    help: 'Summary requests being served right now.',
+    registers,
+  });
+  const shed = new Counter({
+    name: 'summary_requests_shed_total',
+    help: 'Summary requests refused with 429 because the concurrency limit was reached.',
+    registers,
+  });
+  const llmDuration = new Histogram({
+    name: 'lmstudio_request_duration_seconds',
+    help: 'Duration of each attempt to call LM Studio, by operation and outcome.',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const llmRetries = new Counter({
+    name: 'lmstudio_retries_total',
+    help: 'Retried LM Studio calls, by the reason of the failed attempt.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const circuitState = new Gauge({
+    name: 'lmstudio_circuit_state',
+    help: 'Circuit breaker in front of LM Studio: 0 closed, 1 half-open, 2 open.',
+    registers,
+  });
+  const backendUp = new Gauge({
+    name: 'lmstudio_up',
+    help: 'Result of the last health probe: 1 if LM Studio serves the configured model.',
+    registers,
+  });
+  circuitState.set(CIRCUIT_STATE_VALUE.closed);
+
+  const observer: LmStudioObserver = {
+    onAttempt: (operation, outcome, seconds) =>
+      llmDuration.observe({ operation, outcome }, seconds),
+    onRetry: (reason) => llmRetries.inc({ reason }),
+    onCircuitChange: (state) => circuitState.set(CIRCUIT_STATE_VALUE[state]),
+    onProbe: (healthy) => backendUp.set(healthy ? 1 : 0),
+  };
+
+  return {
+    registry,
+    httpDuration,
+    inFlight,
+    shed,
+    llmDuration,
+    llmRetries,
+    circuitState,
+    backendUp,
+    observer,
+  };
+}
