@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildCrd, openApiSchema, renderCrdYaml } from './crd.js';
+import { buildCrd, openApiSchema, renderCrdYaml, withDefaultsDescribed } from './crd.js';
 import type { JsonSchema } from './structural.js';
 import { parseSummarizerService } from './summarizerservice.js';
 
@@ -158,5 +158,28 @@ describe('the openAPIV3Schema', () => {
       };
       expect(applyDefaults(obj, schema)).toEqual(parseSummarizerService(obj));
     }
+  });
+});
+
+describe('withDefaultsDescribed', () => {
+  it('appends scalar defaults to descriptions, recursively', () => {
+    const out = withDefaultsDescribed({
+      type: 'object',
+      properties: {
+        a: { description: 'A.', type: 'integer', default: 3 },
+        b: { description: 'B.', type: 'string', default: '' },
+        c: { description: 'C.', type: 'object', default: {} },
+        d: { type: 'array', items: { description: 'D.', type: 'boolean', default: false } },
+      },
+    });
+    expect(out.properties).toEqual({
+      a: { description: 'A. Defaults to 3.', type: 'integer', default: 3 },
+      b: { description: 'B. Defaults to "".', type: 'string', default: '' },
+      c: { description: 'C.', type: 'object', default: {} },
+      d: {
+        type: 'array',
+        items: { description: 'D. Defaults to false.', type: 'boolean', default: false },
+      },
+    });
   });
 });

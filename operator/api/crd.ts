@@ -29,7 +29,35 @@ export function structuralSchemaOf(schema: z.ZodType): JsonSchema {
     target: 'openapi-3.0',
     unrepresentable: 'throw',
   });
-  return toStructuralSchema(json as JsonSchema);
+  return withDefaultsDescribed(toStructuralSchema(json as JsonSchema));
+}
+
+/**
+ * `kubectl explain` prints descriptions but not defaults: append "Defaults to X." to the
+ * description of every field with a scalar default.
+ */
+export function withDefaultsDescribed(node: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...node };
+  const value = node.default;
+  if (
+    typeof node.description === 'string' &&
+    ['string', 'number', 'boolean'].includes(typeof value)
+  ) {
+    const shown = value === '' ? '""' : String(value);
+    out.description = `${node.description} Defaults to ${shown}.`;
+  }
+  if (node.properties && typeof node.properties === 'object') {
+    out.properties = Object.fromEntries(
+      Object.entries(node.properties as Record<string, JsonSchema>).map(([k, v]) => [
+        k,
+        withDefaultsDescribed(v),
+      ]),
+    );
+  }
+  if (node.items && typeof node.items === 'object') {
+    out.items = withDefaultsDescribed(node.items as JsonSchema);
+  }
+  return out;
 }
 
 export function openApiSchema(): JsonSchema {
@@ -46,7 +74,15 @@ export function openApiSchema(): JsonSchema {
         type: 'string',
       },
       kind: { description: 'Kind of this object: SummarizerService.', type: 'string' },
-      metadata: { type: 'object' },
+      // Only name and generateName may be restricted here. Declaring both lets the CEL cost
+      // estimator use the bound (the name becomes a Service name: at most 63 characters).
+      metadata: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', maxLength: 63 },
+          generateName: { type: 'string', maxLength: 58 },
+        },
+      },
       spec: structuralSchemaOf(SpecSchema),
       status: structuralSchemaOf(StatusSchema),
     },

@@ -78,7 +78,9 @@ export function quantity(field: string, description: string) {
   return withRules(base, description, [
     {
       cel: {
-        rule: 'type(self) == int ? self >= 0 : isQuantity(self) && quantity(self).sign() >= 0',
+        // Not `quantity(self).sign()`: kube-apiserver declares sign as a global function,
+        // unlike its documentation; isLessThan works on every version with the library.
+        rule: "type(self) == int ? self >= 0 : isQuantity(self) && !quantity(self).isLessThan(quantity('0'))",
         message: `${field} must be a non-negative quantity such as 500m, 1, 512Mi or 2Gi`,
       },
       check: (v: Quantity) => (parseQuantity(v) ?? -1) >= 0,
@@ -122,7 +124,6 @@ export function objectName(field: string, description: string) {
     {
       cel: {
         rule: '!format.dns1123Subdomain().validate(self).hasValue()',
-        messageExpression: `'${field} must be a valid object name (RFC 1123 subdomain): ' + format.dns1123Subdomain().validate(self).value().join('; ')`,
         message: `${field} must be a valid object name (RFC 1123 subdomain)`,
       },
       check: isDns1123Subdomain,

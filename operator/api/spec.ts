@@ -119,7 +119,9 @@ export const AutoscalingSchema = withRules(
   [
     {
       cel: {
-        rule: 'self.minReplicas <= self.maxReplicas',
+        // has(): the API server also checks the rule against `default: {}` before nested
+        // defaults apply.
+        rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas',
         message: 'minReplicas must be less than or equal to maxReplicas',
         fieldPath: '.minReplicas',
       },
@@ -207,7 +209,7 @@ export const IngressSchema = withRules(
   [
     {
       cel: {
-        rule: '!self.enabled || size(self.hosts) > 0',
+        rule: '!has(self.enabled) || !self.enabled || !has(self.hosts) || size(self.hosts) > 0',
         message: 'hosts must list at least one host while ingress is enabled',
         fieldPath: '.hosts',
       },

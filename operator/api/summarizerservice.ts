@@ -29,7 +29,7 @@ export const ROOT_RULES: readonly CelRule[] = [
       'metadata.name must be a DNS-1035 label (at most 63 lowercase letters, digits and -, starting with a letter): it names the Service',
   },
   {
-    rule: '!has(self.spec) || self.spec.lmstudio.serviceName != self.metadata.name',
+    rule: '!has(self.spec) || !has(self.spec.lmstudio) || !has(self.spec.lmstudio.serviceName) || self.spec.lmstudio.serviceName != self.metadata.name',
     message:
       'spec.lmstudio.serviceName must differ from metadata.name: the Service <name> serves the summarizer',
     fieldPath: '.spec.lmstudio.serviceName',
