@@ -43,6 +43,8 @@ export interface FakeLmStudioOptions {
   latencyMs?: number;
   /** What the assistant says; by default a short text derived from the user message. */
   reply?: (request: RecordedChatRequest) => string;
+  /** The `model` chat answers carry (LM Studio may name a specific build); the requested model by default. */
+  answerModel?: string;
   /** How many chat request bodies to keep in `chatRequests`. */
   keepRequests?: number;
 }
@@ -287,7 +289,7 @@ export class FakeLmStudio {
       id: `chatcmpl-${this.stats.chatCalls}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
-      model: recorded.model ?? model,
+      model: this.#options.answerModel ?? recorded.model ?? model,
       choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
     });

@@ -1,0 +1,267 @@
+/**
+ * Issue 2, points 1 (health), 2 (the health probe) and 7: the runbook's health
+ * check, the Kubernetes probes, /metrics and /openapi.json.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { errorResponseSchema, healthResponseSchema } from '../../service/api.js';
+import { createApp } from '../../service/app.js';
+import { loadConfig } from '../../service/config.js';
+import { LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../service/env.js';
+import { createLogger } from '../../service/logging.js';
+import { createMetrics } from '../../service/metrics.js';
+import { CapturedLogs, type Stack, startStack } from './harness.js';
+
+const HEALTH_KEYS = ['status', 'service_name', 'timestamp', 'details'];
+
+describe('GET /api/v1/summary/health', () => {
+  let stack: Stack;
+  beforeEach(async () => {
+    stack = await startStack({ lmstudio: { healthCacheMs: 200 } });
+  });
+  afterEach(() => stack.stop());
+  const health = async () => {
+    const response = await fetch(`${stack.url}/api/v1/summary/health`);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(HEALTH_KEYS);
+    return { status: response.status, body: healthResponseSchema.parse(body) };
+  };
+
+  it('200 healthy, exactly as the runbook expects', async () => {
+    const { status, body } = await health();
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      status: 'healthy',
+      service_name: 'Text Summarization Service',
+      details: 'All systems operational',
+    });
+  });
+
+  it('probes GET /v1/models, caches the answer, shares one probe between callers, never chats', async () => {
+    await Promise.all(Array.from({ length: 10 }, () => health()));
+    await health();
+    expect(stack.fake.stats.modelsCalls).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await health();
+    expect(stack.fake.stats.modelsCalls).toBe(2);
+    expect(stack.fake.stats.chatCalls).toBe(0);
+  });
+
+  it('503 "LMStudio service is not responding" when LM Studio is down, healthy again when it is back', async () => {
+    await stack.fake.down();
+    const down = await health();
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({
+      status: 'unhealthy',
+      service_name: 'Text Summarization Service',
+      details: 'LMStudio service is not responding',
+    });
+    await stack.fake.up();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await health()).status).toBe(200);
+  });
+
+  it('503 naming LMStudio and the model when the configured model is not served', async () => {
+    stack.fake.setMode({ kind: 'model_missing' });
+    const { status, body } = await health();
+    expect(status).toBe(503);
+    expect(body.status).toBe('unhealthy');
+    expect(body.details).toContain('LMStudio');
+    expect(body.details).toContain('"qwen/qwen3-4b"');
+    expect(stack.fake.stats.chatCalls).toBe(0);
+  });
+
+  it('503 naming LMStudio when /v1/models answers 500', async () => {
+    stack.fake.setMode({ kind: 'always_fail' });
+    const { status, body } = await health();
+    expect(status).toBe(503);
+    expect(body.details).toMatch(/^LMStudio service is not responding/);
+    expect(body.details).toContain('HTTP 500');
+  });
+});
+
+describe('Kubernetes probes', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.stop());
+
+  it('/livez and /readyz stay 200 while LM Studio is down, and do not probe it', async () => {
+    await stack.fake.down();
+    try {
+      const live = await fetch(`${stack.url}/livez`);
+      const ready = await fetch(`${stack.url}/readyz`);
+      expect([live.status, ready.status]).toEqual([200, 200]);
+      expect(await live.json()).toEqual({ status: 'alive' });
+      expect(await ready.json()).toEqual({ status: 'ready' });
+      expect(stack.fake.stats.modelsCalls).toBe(0);
+    } finally {
+      await stack.fake.up();
+    }
+  });
+
+  it('/readyz answers 503 once draining, and asks the client to close the connection', async () => {
+    const config = loadConfig({ HOST: '127.0.0.1', PORT: '0' });
+    const logs = new CapturedLogs();
+    const { app, state } = createApp({
+      config,
+      logger: createLogger({ debug: false, destination: logs.stream }),
+      metrics: createMetrics(),
+      llm: {
+        chat: async () => ({ content: 'x', model: 'm' }),
+        health: async () => ({
+          healthy: true,
+          reachable: true,
+          reason: 'ok',
+          models: [],
+          checkedAt: 0,
+        }),
+      },
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+      expect((await fetch(url)).status).toBe(200);
+      state.draining = true;
+      const draining = await fetch(url);
+      expect(draining.status).toBe(503);
+      expect(draining.headers.get('connection')).toBe('close');
+      expect(errorResponseSchema.parse(await draining.json()).error_code).toBe('NOT_READY');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('exposes request durations by route and status, LM Studio calls, retries, circuit state and in-flight', async () => {
+    const stack = await startStack({ lmstudio: { maxRetries: 1 } });
+    try {
+      stack.fake.setMode({ kind: 'fail', times: 1 });
+      await stack.post({ text: 'First request, retried once.' });
+      await stack.post({ text: 'Second request, no trailing slash.' }, { path: '/api/v1/summary' });
+      await stack.post({ text: 'short' });
+      await fetch(`${stack.url}/nowhere`);
+      const response = await fetch(`${stack.url}/metrics`);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await response.text();
+      const value = (series: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((line) => line.startsWith(`${series} `))
+            ?.split(' ')[1],
+        );
+      expect(
+        value(
+          'http_request_duration_seconds_count{method="POST",route="/api/v1/summary/",status_code="200"}',
+        ),
+      ).toBe(2);
+      expect(
+        value(
+          'http_request_duration_seconds_count{method="POST",route="/api/v1/summary/",status_code="422"}',
+        ),
+      ).toBe(1);
+      expect(
+        value(
+          'http_request_duration_seconds_count{method="GET",route="unmatched",status_code="404"}',
+        ),
+      ).toBe(1);
+      expect(value('lmstudio_request_duration_seconds_count{operation="chat",outcome="ok"}')).toBe(
+        2,
+      );
+      expect(
+        value('lmstudio_request_duration_seconds_count{operation="chat",outcome="server_error"}'),
+      ).toBe(1);
+      expect(value('lmstudio_retries_total{reason="server_error"}')).toBe(1);
+      expect(value('lmstudio_circuit_state')).toBe(0);
+      expect(value('summary_requests_in_flight')).toBe(0);
+      expect(text).toContain('process_cpu_seconds_total');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe('GET /openapi.json', () => {
+  let stack: Stack;
+  let doc: {
+    openapi: string;
+    paths: Record<string, unknown>;
+    components: {
+      schemas: Record<
+        string,
+        { properties: Record<string, Record<string, unknown>>; required: string[] }
+      >;
+    };
+  };
+  beforeAll(async () => {
+    stack = await startStack({ defaults: { language: 'japanese' } });
+    doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as typeof doc;
+  });
+  afterAll(() => stack.stop());
+
+  it('is OpenAPI 3 and describes every route', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/summary/',
+        '/api/v1/summary',
+        '/api/v1/summary/health',
+        '/livez',
+        '/readyz',
+        '/metrics',
+      ]),
+    );
+  });
+
+  it('describes the request with the enums, bounds and (configured) defaults the validator uses', () => {
+    const request = doc.components.schemas.SummaryRequest;
+    expect(request?.required).toEqual(['text']);
+    expect(request?.properties.summary_type?.enum).toEqual([...SUMMARY_TYPES]);
+    expect(request?.properties.language?.enum).toEqual([...LANGUAGES]);
+    expect(request?.properties.language?.default).toBe('japanese');
+    expect(request?.properties.max_tokens).toMatchObject({
+      type: 'integer',
+      ...{ minimum: LIMITS.maxTokens.min, maximum: LIMITS.maxTokens.max },
+    });
+    expect(request?.properties.text).toMatchObject({
+      minLength: LIMITS.textLength.min,
+      maxLength: LIMITS.textLength.max,
+    });
+    const response = doc.components.schemas.SummaryResponse;
+    expect([...(response?.required ?? [])].sort()).toEqual([
+      'compression_ratio',
+      'created_at',
+      'id',
+      'model_name',
+      'original_length',
+      'original_text',
+      'summary_length',
+      'summary_text',
+    ]);
+  });
+
+  it('the documented bounds are the enforced ones: at the bound 200, one step beyond 422', async () => {
+    const props = doc.components.schemas.SummaryRequest?.properties ?? {};
+    const text = 'x'.repeat(Number(props.text?.minLength));
+    const probes: Array<[Record<string, unknown>, number]> = [
+      [{ text }, 200],
+      [{ text: text.slice(1) }, 422],
+      [{ text, max_tokens: props.max_tokens?.minimum }, 200],
+      [{ text, max_tokens: Number(props.max_tokens?.minimum) - 1 }, 422],
+      [{ text, max_tokens: props.max_tokens?.maximum }, 200],
+      [{ text, max_tokens: Number(props.max_tokens?.maximum) + 1 }, 422],
+      [{ text, temperature: props.temperature?.maximum }, 200],
+      [{ text, temperature: Number(props.temperature?.maximum) + 0.01 }, 422],
+      [{ text, temperature: props.temperature?.minimum }, 200],
+    ];
+    for (const [body, status] of probes) {
+      expect({ body, status: (await stack.post(body)).status }).toEqual({ body, status });
+    }
+  });
+});
