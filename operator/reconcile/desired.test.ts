@@ -334,7 +334,7 @@ describe('desiredState: spec areas', () => {
       ports: [{ name: 'http', port: 1234, protocol: 'TCP' }],
     });
     expect(backend?.metadata.labels['app.kubernetes.io/component']).toBe('lmstudio-backend');
-    expect(objects.findIndex((o) => o === backend)).toBeLessThan(
+    expect(objects.indexOf(backend!)).toBeLessThan(
       objects.findIndex((o) => o.kind === 'Deployment'),
     );
   });
