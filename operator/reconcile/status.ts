@@ -114,7 +114,8 @@ function describeConflicts(conflicts: readonly OwnershipConflict[]): string {
   const list = conflicts
     .map((c) => `${c.kind} ${c.name}${c.controller ? ` (controlled by ${c.controller})` : ''}`)
     .join(', ');
-  return `${list} already exist and are not controlled by this SummarizerService; the operator leaves them alone. Delete or rename them to let it take over.`;
+  const [exist, them] = conflicts.length === 1 ? ['exists', 'it'] : ['exist', 'them'];
+  return `${list} already ${exist} and ${conflicts.length === 1 ? 'is' : 'are'} not controlled by this SummarizerService; the operator leaves ${them} alone. Delete or rename ${them} to let it take over.`;
 }
 
 function readyCondition(obs: StatusObservation, rollout: RolloutState): ConditionUpdate {
