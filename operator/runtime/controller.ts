@@ -171,8 +171,9 @@ export class Controller {
   }
 
   #subscribe(source: Source, queue: WorkQueue): () => void {
-    const enqueue = (obj: KubeObject) => {
-      for (const request of source.map(obj)) queue.add(keyOf(request));
+    const enqueue = (...objects: KubeObject[]) => {
+      const keys = new Set(objects.flatMap((obj) => source.map(obj).map((r) => keyOf(r))));
+      for (const key of keys) queue.add(key);
     };
     return source.informer.addHandler({
       onAdd: (obj) => {
@@ -181,8 +182,7 @@ export class Controller {
       onUpdate: (oldObj, newObj) => {
         if (source.predicate && !source.predicate(oldObj, newObj)) return;
         // Both: if an owner reference changed, the former owner must hear about it too.
-        if (oldObj !== newObj) enqueue(oldObj);
-        enqueue(newObj);
+        enqueue(oldObj, newObj);
       },
       onDelete: (obj) => {
         if (!source.predicate || source.predicate(undefined, obj)) enqueue(obj);

@@ -134,6 +134,8 @@ export class EventRecorder {
 
   /** Writes pending series counts now and waits for all queued writes. */
   async flush(): Promise<void> {
+    // Creates first: a series can only be written once its event exists.
+    while (this.#pumping) await this.#pumping;
     this.#flushSeries();
     while (this.#pumping) await this.#pumping;
   }

@@ -49,6 +49,10 @@ class InactivityTimeout extends Error {
   override name = 'InactivityTimeout';
 }
 
+interface WatchPosition {
+  resourceVersion: string | undefined;
+}
+
 /** A watch that ended "successfully" this fast, with no events, is treated as a failure to avoid a hot loop. */
 const MIN_HEALTHY_WATCH_MS = 1000;
 
@@ -74,25 +78,23 @@ export class Watcher<T extends KubeObject> {
   async run(signal: AbortSignal, onEvent: (event: WatcherEvent<T>) => void): Promise<void> {
     const backoff = new Backoff(this.#options.backoff ?? defaultWatchBackoff);
     const restarts = this.#client.metrics.watchRestarts;
-    let resourceVersion: string | undefined;
+    // Advanced by every event, so a watch that fails midway resumes after what it delivered.
+    const position: WatchPosition = { resourceVersion: undefined };
     while (!signal.aborted) {
       try {
-        if (resourceVersion === undefined) {
+        if (position.resourceVersion === undefined) {
           restarts.inc({ resource: this.#label, reason: 'relist' });
           const listed = await this.#list(signal);
-          resourceVersion = listed.resourceVersion;
+          position.resourceVersion = listed.resourceVersion;
           backoff.reset();
           onEvent({ type: 'restarted', ...listed });
         }
-        const outcome = await this.#watchOnce(resourceVersion, signal, onEvent, () =>
-          backoff.reset(),
-        );
-        resourceVersion = outcome.resourceVersion;
-        restarts.inc({ resource: this.#label, reason: outcome.reason });
-        if (outcome.reason === 'inactivity') {
-          this.#log.warn({ resourceVersion }, 'watch inactive too long; reconnecting');
+        const reason = await this.#watchOnce(position, signal, onEvent, () => backoff.reset());
+        restarts.inc({ resource: this.#label, reason });
+        if (reason === 'inactivity') {
+          this.#log.warn({ ...position }, 'watch inactive too long; reconnecting');
         }
-        if (outcome.reason === 'closed-early') {
+        if (reason === 'closed-early') {
           await sleep(backoff.next(), signal);
         }
       } catch (err) {
@@ -100,10 +102,10 @@ export class Watcher<T extends KubeObject> {
         if (isGone(err) || isResourceVersionTooLarge(err)) {
           // Our resourceVersion is no longer served: start over with a fresh consistent list.
           this.#log.info(
-            { resourceVersion, reason: (err as ApiError).reason },
+            { ...position, reason: (err as ApiError).reason },
             'watch expired; relisting',
           );
-          resourceVersion = undefined;
+          position.resourceVersion = undefined;
           continue;
         }
         const delay = backoff.next();
@@ -139,11 +141,11 @@ export class Watcher<T extends KubeObject> {
   }
 
   async #watchOnce(
-    fromVersion: string,
+    position: WatchPosition,
     signal: AbortSignal,
     onEvent: (event: WatcherEvent<T>) => void,
     onHealthy: () => void,
-  ): Promise<{ resourceVersion: string; reason: 'timeout' | 'inactivity' | 'closed-early' }> {
+  ): Promise<'timeout' | 'inactivity' | 'closed-early'> {
     const inactivityMs = this.#options.inactivityTimeoutMs ?? 150_000;
     const [minTimeout, maxTimeout] = this.#options.timeoutSecondsRange ?? [300, 600];
     const timeoutSeconds = Math.round(minTimeout + Math.random() * (maxTimeout - minTimeout));
@@ -156,7 +158,6 @@ export class Watcher<T extends KubeObject> {
     const onStop = () => attempt.abort(signal.reason);
     signal.addEventListener('abort', onStop, { once: true });
     arm();
-    let resourceVersion = fromVersion;
     let sawEvent = false;
     const started = performance.now();
     try {
@@ -164,7 +165,7 @@ export class Watcher<T extends KubeObject> {
         namespace: this.#options.namespace,
         labelSelector: this.#options.labelSelector,
         fieldSelector: this.#options.fieldSelector,
-        resourceVersion,
+        resourceVersion: position.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds,
         signal: attempt.signal,
@@ -173,15 +174,14 @@ export class Watcher<T extends KubeObject> {
       for await (const event of events) {
         this.#client.metrics.watchEvents.inc({ resource: this.#label, type: event.type });
         if (event.type === 'ERROR') {
-          const status = event.object as unknown as Status;
-          throw errorFromWatchStatus(status);
+          throw errorFromWatchStatus(event.object as unknown as Status);
         }
         if (!sawEvent) {
           sawEvent = true;
           onHealthy();
         }
         const version = event.object.metadata?.resourceVersion;
-        if (version) resourceVersion = version;
+        if (version) position.resourceVersion = version;
         if (event.type === 'BOOKMARK') continue;
         // Watch events, unlike list items, carry apiVersion/kind; no fix-up needed.
         onEvent(
@@ -191,18 +191,16 @@ export class Watcher<T extends KubeObject> {
         );
       }
     } catch (err) {
-      if (attempt.signal.reason instanceof InactivityTimeout && !signal.aborted) {
-        return { resourceVersion, reason: 'inactivity' };
-      }
+      if (attempt.signal.reason instanceof InactivityTimeout && !signal.aborted)
+        return 'inactivity';
       throw err;
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onStop);
     }
-    if (attempt.signal.reason instanceof InactivityTimeout)
-      return { resourceVersion, reason: 'inactivity' };
+    if (attempt.signal.reason instanceof InactivityTimeout) return 'inactivity';
     const quick = performance.now() - started < MIN_HEALTHY_WATCH_MS;
-    return { resourceVersion, reason: quick && !sawEvent ? 'closed-early' : 'timeout' };
+    return quick && !sawEvent ? 'closed-early' : 'timeout';
   }
 }
 

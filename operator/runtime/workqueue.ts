@@ -44,6 +44,7 @@ export class WorkQueue {
   readonly #startedAt = new Map<string, number>();
   readonly #drainWaiters = new Set<() => void>();
   #shuttingDown = false;
+  #dispatchScheduled = false;
 
   constructor(options: WorkQueueOptions) {
     this.name = options.name;
@@ -180,13 +181,16 @@ export class WorkQueue {
   }
 
   #push(item: string): void {
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#queue.push(item);
-      waiter(this.#take());
-      return;
-    }
     this.#queue.push(item);
+    // Hand-off happens on a microtask, as a Go worker wakes asynchronously: several adds in one
+    // synchronous burst (e.g. the old and new owner of an update) still collapse into one item.
+    if (this.#waiters.length > 0 && !this.#dispatchScheduled) {
+      this.#dispatchScheduled = true;
+      queueMicrotask(() => {
+        this.#dispatchScheduled = false;
+        while (this.#waiters.length > 0 && this.length > 0) this.#waiters.shift()!(this.#take());
+      });
+    }
   }
 
   #take(): string {
