@@ -130,3 +130,28 @@ export function objectName(field: string, description: string) {
     },
   ]);
 }
+
+export const MAX_MAP_ENTRIES = 64;
+
+/** A port number with a default. */
+export function port(description: string, fallback: number) {
+  return z.int().min(1).max(65535).default(fallback).meta({ description });
+}
+
+/** Label values: at most 63 characters, alphanumeric at both ends, as upstream. */
+export const labelValue = z
+  .string()
+  .max(63)
+  .regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
+
+/** An optional string→string map, bounded (CEL cost, and the API server's object size). */
+export function stringMap(description: string, value: z.ZodString = z.string().max(4096)) {
+  return z
+    .record(z.string(), value)
+    .refine(
+      (m) => Object.keys(m).length <= MAX_MAP_ENTRIES,
+      `must have at most ${MAX_MAP_ENTRIES} entries`,
+    )
+    .optional()
+    .meta({ description, maxProperties: MAX_MAP_ENTRIES } as Record<string, unknown>);
+}

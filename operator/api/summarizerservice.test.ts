@@ -195,6 +195,11 @@ describe('parseSummarizerService refuses what the CRD refuses, naming the field'
       { image: { repository: 'ghcr.io/acme/llmplan:v1' } },
       'spec.image.repository',
     ],
+    [
+      'more than 64 pod annotations',
+      { podAnnotations: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`a${i}`, 'x'])) },
+      'spec.podAnnotations',
+    ],
     ['an unknown pull policy', { image: { pullPolicy: 'Sometimes' } }, 'spec.image.pullPolicy'],
   ])('%s', (_title, spec, field) => {
     const issues = issuesOf(spec);

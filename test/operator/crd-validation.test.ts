@@ -295,6 +295,12 @@ const refused: [string, unknown, string, string][] = [
     'greater than or equal to 5',
   ],
   [
+    'more than 64 pod annotations',
+    { podAnnotations: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`a${i}`, 'x'])) },
+    'spec.podAnnotations',
+    'must have at most 64 items',
+  ],
+  [
     'more actions per hour than history keeps',
     { remediation: { maxActionsPerHour: 50 } },
     'spec.remediation.maxActionsPerHour',
