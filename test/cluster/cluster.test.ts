@@ -226,7 +226,7 @@ describe('the control plane', () => {
     const asNobody = new k8s.KubeConfig();
     asNobody.loadFromOptions({
       clusters: [cluster],
-      users: [{ name: 'nobody', token: token.status.token }],
+      users: [{ name: 'nobody', token: token.status?.token }],
       contexts: [{ name: 'nobody', cluster: cluster.name, user: 'nobody' }],
       currentContext: 'nobody',
     });
@@ -292,8 +292,9 @@ describe('the control plane', () => {
       true,
       k8s.PatchStrategy.ServerSideApply,
     );
-    expect((forced as k8s.V1ConfigMap).data?.key).toBe('c');
-    const managers = (forced.metadata?.managedFields ?? []).map((f) => f.manager);
+    const forcedMap = forced as k8s.V1ConfigMap;
+    expect(forcedMap.data?.key).toBe('c');
+    const managers = (forcedMap.metadata?.managedFields ?? []).map((f) => f.manager);
     expect(managers).toContain('manager-b');
   });
 });

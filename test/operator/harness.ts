@@ -1,0 +1,228 @@
+/**
+ * Runs the real operator as a separate process against the test cluster, under
+ * exactly the RBAC of deploy/: the ServiceAccount, ClusterRole and Role are
+ * applied from `kubectl kustomize deploy`, and the process authenticates with a
+ * token of that ServiceAccount, never with the admin kubeconfig.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+export const OPERATOR_NAMESPACE = 'llmplan-system';
+export const OPERATOR_SERVICE_ACCOUNT = 'llmplan-operator';
+
+/** Kinds from deploy/ that describe the in-cluster Deployment; tests run the process instead. */
+const RUNS_AS_PROCESS = new Set(['Deployment', 'Service']);
+
+let installed: Promise<void> | undefined;
+
+/** Applies deploy/ (CRD, namespace, ServiceAccount, RBAC) once per test file. */
+export function installOperatorRbac(): Promise<void> {
+  installed ??= (async () => {
+    const rendered = await kubectlOk(['kustomize', path.join(root, 'deploy')]);
+    const docs = parseAllDocuments(rendered)
+      .map((d) => d.toJS() as k8s.KubernetesObject)
+      .filter((o) => !RUNS_AS_PROCESS.has(o.kind ?? ''));
+    const input = docs.map((d) => JSON.stringify(d)).join('\n');
+    await kubectlOk(
+      ['apply', '--server-side', '--force-conflicts', '--field-manager=llmplan-tests', '-f', '-'],
+      {
+        input,
+      },
+    );
+    await kubectlOk([
+      'wait',
+      '--for=condition=Established',
+      'crd/summarizerservices.llmplan.io',
+      '--timeout=60s',
+    ]);
+  })();
+  return installed;
+}
+
+/** A kubeconfig that authenticates as the operator's ServiceAccount. */
+export async function operatorKubeconfig(): Promise<string> {
+  const kc = kubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const token = await core.createNamespacedServiceAccountToken({
+    name: OPERATOR_SERVICE_ACCOUNT,
+    namespace: OPERATOR_NAMESPACE,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the test kubeconfig has no current cluster');
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'llmplan-op-')), 'kubeconfig');
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'test',
+        cluster: {
+          server: cluster.server,
+          ...(cluster.caData ? { 'certificate-authority-data': cluster.caData } : {}),
+          ...(cluster.caFile ? { 'certificate-authority': cluster.caFile } : {}),
+          ...(cluster.skipTLSVerify ? { 'insecure-skip-tls-verify': true } : {}),
+        },
+      },
+    ],
+    users: [{ name: 'operator', user: { token: token.status?.token } }],
+    contexts: [{ name: 'operator', context: { cluster: 'test', user: 'operator' } }],
+    'current-context': 'operator',
+  };
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  return file;
+}
+
+export interface LogLine {
+  level?: string | number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  logs: LogLine[];
+  /** Raw lines that were not JSON (should stay empty: logs are structured). */
+  rawLines: string[];
+  metricsUrl: string;
+  healthUrl: string;
+  waitForLog(
+    predicate: (line: LogLine) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<LogLine>;
+  /** Prometheus text from /metrics. */
+  metrics(): Promise<string>;
+  /** Sum of a metric's samples whose labels include `labels`. */
+  metricValue(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export interface StartOptions {
+  namespaces: string[];
+  leaderElect?: boolean;
+  leaseName?: string;
+  identity?: string;
+  env?: Record<string, string>;
+  kubeconfig?: string;
+}
+
+/** Starts `operator/main.ts` in its own process and waits until it serves /readyz. */
+export async function startOperator(options: StartOptions): Promise<OperatorProcess> {
+  const kubeconfig = options.kubeconfig ?? (await operatorKubeconfig());
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'operator/main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      KUBECONFIG: kubeconfig,
+      LLMPLAN_NAMESPACES: options.namespaces.join(','),
+      LLMPLAN_LEADER_ELECT: String(options.leaderElect ?? false),
+      LLMPLAN_LEASE_NAMESPACE: OPERATOR_NAMESPACE,
+      LLMPLAN_LEASE_NAME: options.leaseName ?? 'llmplan-operator-test',
+      LLMPLAN_POD_NAME:
+        options.identity ?? `test-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      LLMPLAN_METRICS_ADDR: '127.0.0.1:0',
+      LLMPLAN_HEALTH_ADDR: '127.0.0.1:0',
+      LLMPLAN_LOG_LEVEL: 'debug',
+      ...options.env,
+    },
+  });
+  const logs: LogLine[] = [];
+  const rawLines: string[] = [];
+  const waiters = new Set<() => void>();
+  const onLine = (line: string) => {
+    try {
+      logs.push(JSON.parse(line) as LogLine);
+    } catch {
+      rawLines.push(line);
+    }
+    for (const wake of waiters) wake();
+  };
+  createInterface({ input: child.stdout! }).on('line', onLine);
+  createInterface({ input: child.stderr! }).on('line', onLine);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+
+  const waitForLog = (predicate: (line: LogLine) => boolean, what: string, timeoutMs = 30_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const found = logs.find(predicate);
+        if (found) {
+          cleanup();
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`operator log never showed ${what}; last lines:\n${tail()}`));
+      }, timeoutMs);
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`operator exited before ${what}; last lines:\n${tail()}`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        child.off('exit', onExit);
+      };
+      waiters.add(check);
+      child.once('exit', onExit);
+      check();
+    });
+  const tail = () =>
+    [...logs.slice(-15).map((l) => JSON.stringify(l)), ...rawLines.slice(-5)].join('\n');
+
+  const listening = (server: string) =>
+    waitForLog((l) => l.msg === 'listening' && l.server === server, `${server} server listening`);
+  const [metricsLine, healthLine] = await Promise.all([listening('metrics'), listening('health')]);
+  const metricsUrl = `http://${String(metricsLine.address)}`;
+  const healthUrl = `http://${String(healthLine.address)}`;
+  await eventually(async () => (await fetch(`${healthUrl}/readyz`)).ok, {
+    what: 'operator /readyz',
+    timeoutMs: 30_000,
+  });
+
+  const metrics = async () => (await fetch(`${metricsUrl}/metrics`)).text();
+  return {
+    child,
+    logs,
+    rawLines,
+    metricsUrl,
+    healthUrl,
+    waitForLog,
+    metrics,
+    async metricValue(name, labels = {}) {
+      return sumMetric(await metrics(), name, labels);
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    exited,
+  };
+}
+
+/** Sums the samples of `name` whose label set includes `labels` (Prometheus text format). */
+export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    const matches = Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`));
+    if (matches) total += Number(match[3]);
+  }
+  return total;
+}
