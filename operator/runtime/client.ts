@@ -185,9 +185,9 @@ export class KubeClient {
     return list;
   }
 
-  async create<T extends KubeObject>(
+  async create<T extends KubeObject = KubeObject>(
     resource: ResourceDescriptor,
-    obj: T,
+    obj: NoInfer<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     return this.request<T>({
@@ -200,9 +200,9 @@ export class KubeClient {
   }
 
   /** PUT: with `metadata.resourceVersion` set it is an optimistic-concurrency update (409 if stale). */
-  async replace<T extends KubeObject>(
+  async replace<T extends KubeObject = KubeObject>(
     resource: ResourceDescriptor,
-    obj: T,
+    obj: NoInfer<T>,
     options: WriteOptions = {},
   ): Promise<T> {
     return this.request<T>({

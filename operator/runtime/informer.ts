@@ -17,7 +17,8 @@ export interface EventHandler<T extends KubeObject> {
   onDelete?(obj: T): void;
 }
 
-export interface InformerOptions<T extends KubeObject> extends WatcherOptions {
+export interface InformerOptions<T extends KubeObject>
+  extends Omit<WatcherOptions, 'initialResourceVersion'> {
   /** Re-deliver every cached object as an update this often; 0 disables. Default 10 min. */
   resyncPeriodMs?: number;
   indexers?: Readonly<Record<string, IndexFunc<T>>>;

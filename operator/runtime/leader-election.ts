@@ -54,6 +54,8 @@ export interface LeaderElectorOptions extends Partial<LeaderElectionTiming> {
   name: string;
   /** Unique per process. Default `<hostname>_<uuid>` (client-go's convention). */
   identity?: string;
+  /** Release the lease when stopped via the run signal. Default true; false only to simulate a crash. */
+  releaseOnCancel?: boolean;
   /** Called when this process becomes leader; `signal` aborts when it stops being leader. */
   onStartedLeading: (signal: AbortSignal) => void;
   /** Called once when leadership ends (lost or released). */
@@ -127,7 +129,7 @@ export class LeaderElector {
     this.#setStatus(false);
     leadership.abort(new Error(lost ? 'leadership lost' : 'leader election stopped'));
     if (lost) this.#log.error('failed to renew the lease within renewDeadline; leadership lost');
-    else await this.release();
+    else if (this.#opts.releaseOnCancel ?? true) await this.release();
     this.#opts.onStoppedLeading?.();
     return { lost };
   }

@@ -40,6 +40,12 @@ export interface WatcherOptions {
   inactivityTimeoutMs?: number;
   /** Backoff between failed list/watch attempts. Default: 800 ms doubling to 30 s, ±20 % jitter. */
   backoff?: BackoffPolicy;
+  /**
+   * Start by watching from this resourceVersion (e.g. one persisted earlier) instead of listing;
+   * if it is no longer served (410) the watcher lists as usual. Consumers then see no initial
+   * `restarted` event unless that happens.
+   */
+  initialResourceVersion?: string;
   /** List page size (limit/continue). Default 500. */
   pageSize?: number;
   logger?: RuntimeLogger;
@@ -79,7 +85,7 @@ export class Watcher<T extends KubeObject> {
     const backoff = new Backoff(this.#options.backoff ?? defaultWatchBackoff);
     const restarts = this.#client.metrics.watchRestarts;
     // Advanced by every event, so a watch that fails midway resumes after what it delivered.
-    const position: WatchPosition = { resourceVersion: undefined };
+    const position: WatchPosition = { resourceVersion: this.#options.initialResourceVersion };
     while (!signal.aborted) {
       try {
         if (position.resourceVersion === undefined) {
