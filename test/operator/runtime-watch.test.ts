@@ -4,9 +4,12 @@
  * connections and an unreachable API server. Faults are injected by a plain TCP relay between
  * the client and the API server (TLS passes through untouched), never by faking the API.
  */
+import { execFile } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   builtin,
   clientEventSink,
@@ -89,6 +92,10 @@ class FaultyRelay {
     await new Promise<void>((r) => this.#server?.close(() => r()) ?? r());
   }
 }
+
+const execFileAsync = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const clusterScript = path.join(root, 'test/cluster/cluster.sh');
 
 const kc = kubeConfig();
 const admin = new KubeClient(kc, { fieldManager: 'runtime-test' });
@@ -303,5 +310,23 @@ describe('Informer on a real API server', () => {
       what: 'event after timeouts',
     });
     expect(await restarts(client, 'relist')).toBe(1);
+  });
+});
+
+describe.skipIf(!inject('localCluster'))('Informer across an API server restart', () => {
+  it('recovers and converges when the control plane restarts under it', async () => {
+    const client = new KubeClient(kc);
+    cleanup.push(() => client.close());
+    await admin.create(builtin.configMaps, cm('before-restart'));
+    const { informer, seen } = startInformer(client, { backoff: { ...fastBackoff, maxMs: 2000 } });
+    await informer.waitForSync();
+    await execFileAsync(clusterScript, ['restart', '1'], { cwd: root });
+    await admin.create(builtin.configMaps, cm('after-restart'));
+    await eventually(async () => seen.includes('add:after-restart'), {
+      what: 'event after the restart',
+      timeoutMs: 60_000,
+    });
+    expect(names(informer)).toEqual(expect.arrayContaining(['after-restart', 'before-restart']));
+    expect(await restarts(client, 'error')).toBeGreaterThanOrEqual(1);
   });
 });
