@@ -1,5 +1,8 @@
+import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, hashOf, withDesiredHash } from './apply.js';
+import { applyIfNeeded, canonicalJson, hashOf, withDesiredHash } from './apply.js';
+import type { KubeClient } from './client.js';
+import { builtin } from './resource.js';
 import { needsApply } from './subset.js';
 
 describe('canonical JSON and hashes', () => {
@@ -38,5 +41,13 @@ describe('withDesiredHash', () => {
     // … the hash annotation does not.
     expect(needsApply(after, live)).toBe(true);
     expect(needsApply(before, live)).toBe(false);
+  });
+});
+
+describe('typing', () => {
+  it('accepts typed client-node models as desired objects (compile-time check)', () => {
+    const typed = (client: KubeClient, desired: V1Deployment) =>
+      applyIfNeeded(client, builtin.deployments, withDesiredHash(desired, 'x/hash'), undefined);
+    expect(typeof typed).toBe('function');
   });
 });

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApplyOptions, KubeClient } from './client.js';
-import type { KubeObject, ResourceDescriptor } from './resource.js';
+import type { ApplyObject, KubeObject, ResourceDescriptor } from './resource.js';
 import { firstDifference, type SubsetOptions } from './subset.js';
 
 /** JSON with object keys sorted, so equal values serialize identically. */
@@ -32,8 +32,11 @@ export function hashOf(value: unknown): string {
 }
 
 /** A copy of `obj` with `annotation` set to the hash of `obj` (computed without that annotation). */
-export function withDesiredHash<T extends KubeObject>(obj: T, annotation: string): T {
-  const { [annotation]: _previous, ...annotations } = obj.metadata.annotations ?? {};
+export function withDesiredHash<T extends { metadata?: { annotations?: Record<string, string> } }>(
+  obj: T,
+  annotation: string,
+): T {
+  const { [annotation]: _previous, ...annotations } = obj.metadata?.annotations ?? {};
   const unstamped = { ...obj, metadata: { ...obj.metadata, annotations } };
   return {
     ...obj,
@@ -59,7 +62,7 @@ export interface ApplyIfNeededResult<T extends KubeObject> {
 export async function applyIfNeeded<T extends KubeObject>(
   client: KubeClient,
   resource: ResourceDescriptor,
-  desired: KubeObject,
+  desired: ApplyObject,
   live: T | undefined,
   options: ApplyIfNeededOptions = {},
 ): Promise<ApplyIfNeededResult<T>> {

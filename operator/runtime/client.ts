@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request as undiciRequest } from 'undici';
 import { sleep } from './backoff.js';
+import { accessFromKubeConfig, type ClusterAccess, isKubeConfig } from './connection.js';
 import {
   type ApiError,
   apiErrorFrom,
@@ -16,6 +17,7 @@ import {
 import { RuntimeMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import {
+  type ApplyObject,
   apiVersionOf,
   type KubeList,
   type KubeObject,
@@ -25,9 +27,9 @@ import {
 import { KubeTransport, type TransportOptions } from './transport.js';
 
 export interface ClientOptions {
-  /** Sustained client-side request rate. Default 200/s (a 1000-object reconcile storm needs ~120/s). */
+  /** Sustained client-side request rate. Default 300/s (a 1000-object create storm needs ~170/s for a minute). */
   qps?: number;
-  /** Requests allowed at once above the sustained rate. Default 400. */
+  /** Requests allowed at once above the sustained rate. Default 600. */
   burst?: number;
   /** Per-request timeout unless a call says otherwise. Default 30 s. */
   timeoutMs?: number;
@@ -127,9 +129,11 @@ export class KubeClient {
   readonly #maxRetries: number;
   readonly #maxRetryAfterMs: number;
 
-  constructor(kubeConfig: KubeConfig, options: ClientOptions = {}) {
-    this.#transport = new KubeTransport(kubeConfig, options.transport);
-    this.#bucket = new TokenBucket(options.qps ?? 200, options.burst ?? 400);
+  /** `source`: a client-node KubeConfig (current context) or a {@link ClusterAccess}, e.g. from loadClusterAccess(). */
+  constructor(source: KubeConfig | ClusterAccess, options: ClientOptions = {}) {
+    const access = isKubeConfig(source) ? accessFromKubeConfig(source) : source;
+    this.#transport = new KubeTransport(access, options.transport);
+    this.#bucket = new TokenBucket(options.qps ?? 300, options.burst ?? 600);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#userAgent = options.userAgent ?? 'llmplan-runtime';
     this.#maxRetries = options.maxRetries ?? 3;
@@ -187,13 +191,13 @@ export class KubeClient {
 
   async create<T extends KubeObject = KubeObject>(
     resource: ResourceDescriptor,
-    obj: NoInfer<T>,
+    obj: ApplyObject,
     options: WriteOptions = {},
   ): Promise<T> {
     return this.request<T>({
       ...options,
       method: 'POST',
-      path: resourcePath(resource, { namespace: obj.metadata.namespace }),
+      path: resourcePath(resource, { namespace: obj.metadata?.namespace }),
       query: this.#writeQuery(options),
       body: withTypeMeta(resource, obj),
     });
@@ -202,7 +206,7 @@ export class KubeClient {
   /** PUT: with `metadata.resourceVersion` set it is an optimistic-concurrency update (409 if stale). */
   async replace<T extends KubeObject = KubeObject>(
     resource: ResourceDescriptor,
-    obj: NoInfer<T>,
+    obj: ApplyObject,
     options: WriteOptions = {},
   ): Promise<T> {
     return this.request<T>({
@@ -217,7 +221,7 @@ export class KubeClient {
   /** Server-side apply of a (partial) object: the fields in `obj` become owned by the field manager. */
   async apply<T extends KubeObject>(
     resource: ResourceDescriptor,
-    obj: KubeObject,
+    obj: ApplyObject,
     options: ApplyOptions = {},
   ): Promise<T> {
     const fieldManager = options.fieldManager ?? this.fieldManager;
@@ -240,7 +244,7 @@ export class KubeClient {
   /** Server-side apply to the status subresource. */
   async applyStatus<T extends KubeObject>(
     resource: ResourceDescriptor,
-    obj: KubeObject,
+    obj: ApplyObject,
     options: ApplyOptions = {},
   ): Promise<T> {
     return this.apply<T>(resource, obj, { ...options, subresource: 'status' });
@@ -321,13 +325,18 @@ export class KubeClient {
       for await (const chunk of response.body) {
         onActivity?.();
         buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-        let newline = buffered.indexOf('\n');
-        while (newline >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          newline = buffered.indexOf('\n');
+        // One event per line; slice once per chunk, not once per line (chunks may hold many events).
+        let start = 0;
+        for (
+          let newline = buffered.indexOf('\n');
+          newline >= 0;
+          newline = buffered.indexOf('\n', start)
+        ) {
+          const line = buffered.slice(start, newline).trim();
+          start = newline + 1;
           if (line) yield JSON.parse(line) as WatchEvent<T>;
         }
+        buffered = buffered.slice(start);
       }
     } catch (err) {
       if (signal.aborted) return;
@@ -430,12 +439,13 @@ export class KubeClient {
   }
 }
 
-function objectParts(obj: KubeObject): { namespace?: string; name: string } {
-  if (!obj.metadata.name) throw new Error('object has no metadata.name');
-  return { namespace: obj.metadata.namespace, name: obj.metadata.name };
+function objectParts(obj: ApplyObject): { namespace?: string; name: string } {
+  const name = obj.metadata?.name;
+  if (!name) throw new Error('object has no metadata.name');
+  return { namespace: obj.metadata?.namespace, name };
 }
 
-function withTypeMeta<T extends KubeObject>(resource: ResourceDescriptor, obj: T): T {
+function withTypeMeta(resource: ResourceDescriptor, obj: ApplyObject): ApplyObject {
   return {
     ...obj,
     apiVersion: obj.apiVersion ?? apiVersionOf(resource),

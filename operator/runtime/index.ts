@@ -42,6 +42,12 @@ export {
   type WriteOptions,
 } from './client.js';
 export {
+  accessFromKubeConfig,
+  type ClusterAccess,
+  isKubeConfig,
+  type TlsMaterial,
+} from './connection.js';
+export {
   Controller,
   type ControllerOptions,
   type ReconcileContext,
@@ -93,6 +99,12 @@ export {
 } from './handler.js';
 export { type EventHandler, Informer, type InformerOptions } from './informer.js';
 export {
+  fromKubeconfigFile,
+  inCluster,
+  type LoadOptions,
+  loadClusterAccess,
+} from './kubeconfig.js';
+export {
   defaultLeaderElectionTiming,
   type LeaderElectionTiming,
   LeaderElector,
@@ -128,6 +140,7 @@ export {
 } from './queue-rate-limit.js';
 export { type Clock, monotonicNow, TokenBucket } from './rate-limit.js';
 export {
+  type ApplyObject,
   apiVersionOf,
   builtin,
   controllerOf,

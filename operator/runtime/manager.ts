@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { type ClientOptions, KubeClient } from './client.js';
+import type { ClusterAccess } from './connection.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { clientEventSink, EventRecorder } from './events.js';
 import { Informer, type InformerOptions } from './informer.js';
@@ -40,7 +41,8 @@ export type InformerDefaults = Omit<
 >;
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  /** A client-node KubeConfig, or a ClusterAccess (e.g. loadClusterAccess()) to avoid loading client-node. */
+  kubeConfig: KubeConfig | ClusterAccess;
   logger?: RuntimeLogger;
   client?: Omit<ClientOptions, 'metrics'>;
   /** Where to serve /metrics, /healthz, /readyz (`host:port`); false: no server. Default `:8080`. */

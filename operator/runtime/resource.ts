@@ -57,6 +57,21 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
+/**
+ * What create/replace/apply accept: any object with (optional) type and object metadata —
+ * a partial object literal for server-side apply, a KubeObject, or a typed model such as
+ * client-node's V1Deployment. (The second union member admits class instances, which lack
+ * the index signature of the first; the first admits literals with arbitrary fields.)
+ */
+export type ApplyObject =
+  | {
+      apiVersion?: string;
+      kind?: string;
+      metadata?: { name?: string; namespace?: string; [field: string]: unknown };
+      [field: string]: unknown;
+    }
+  | { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+
 export interface ListMeta {
   resourceVersion?: string;
   continue?: string;

@@ -1,21 +1,18 @@
 /**
- * HTTP transport to the API server: TLS and credentials come from client-node's KubeConfig
- * (every kubeconfig auth method it supports: client certs, tokens, token files, exec and
- * OIDC plugins); the connections come from one pooled undici Agent.
+ * HTTP transport to the API server: one pooled undici Agent (keep-alive connections) built
+ * from the cluster's TLS material, plus authentication headers cached for a few seconds.
  *
  * Why not client-node's own request path: in 1.4 every call builds a new https.Agent (no
  * connection reuse: a TLS handshake per request, too slow for hundreds of requests per
  * second), and its Watch cannot be aborted before response headers arrive and has no
- * inactivity timeout. So we keep client-node for what it does well — reading kubeconfig and
- * producing credentials — and do the HTTP ourselves.
+ * inactivity timeout. client-node remains the way to read a kubeconfig with every auth
+ * method (see connection.ts); the HTTP is ours.
  */
-import type { OutgoingHttpHeaders } from 'node:http';
-import type { RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent } from 'undici';
+import type { ClusterAccess } from './connection.js';
 
 export interface TransportOptions {
-  /** How long resolved credentials are reused before asking the KubeConfig again (token files rotate). Default 10 s. */
+  /** How long authentication headers are reused before asking again (tokens rotate). Default 10 s. */
   credentialTtlMs?: number;
   /** Idle keep-alive connection lifetime. Default 30 s. */
   keepAliveTimeoutMs?: number;
@@ -27,14 +24,14 @@ interface Connection {
 }
 
 export class KubeTransport {
-  readonly #kubeConfig: KubeConfig;
+  readonly #access: ClusterAccess;
   readonly #credentialTtlMs: number;
   readonly #keepAliveTimeoutMs: number;
   #connection: Promise<Connection> | undefined;
   #headers: { value: Record<string, string>; expires: number } | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: TransportOptions = {}) {
-    this.#kubeConfig = kubeConfig;
+  constructor(access: ClusterAccess, options: TransportOptions = {}) {
+    this.#access = access;
     this.#credentialTtlMs = options.credentialTtlMs ?? 10_000;
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 30_000;
   }
@@ -49,20 +46,15 @@ export class KubeTransport {
   }
 
   async #connect(): Promise<Connection> {
-    const cluster = this.#kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const opts: RequestOptions = {};
-    await this.#kubeConfig.applyToHTTPSOptions(opts);
+    const tls = await this.#access.tls();
     const agent = new Agent({
       connect: {
-        ca: opts.ca,
-        cert: opts.cert,
-        key: opts.key,
-        pfx: opts.pfx,
-        passphrase: opts.passphrase,
-        servername: opts.servername,
-        ...(opts.rejectUnauthorized !== undefined
-          ? { rejectUnauthorized: opts.rejectUnauthorized }
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        servername: tls.servername,
+        ...(tls.rejectUnauthorized !== undefined
+          ? { rejectUnauthorized: tls.rejectUnauthorized }
           : {}),
       },
       keepAliveTimeout: this.#keepAliveTimeoutMs,
@@ -70,17 +62,14 @@ export class KubeTransport {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    return { server: cluster.server.replace(/\/+$/, ''), agent };
+    return { server: this.#access.server.replace(/\/+$/, ''), agent };
   }
 
-  /** Authorization (and other kubeconfig) headers, cached for a few seconds. */
+  /** Authentication headers, cached for a few seconds. */
   async authHeaders(): Promise<Record<string, string>> {
     const now = Date.now();
     if (this.#headers && this.#headers.expires > now) return this.#headers.value;
-    const opts: RequestOptions = {};
-    await this.#kubeConfig.applyToHTTPSOptions(opts);
-    const value = flattenHeaders(opts.headers);
-    if (opts.auth) value.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const value = await this.#access.headers();
     this.#headers = { value, expires: now + this.#credentialTtlMs };
     return value;
   }
@@ -95,16 +84,4 @@ export class KubeTransport {
     this.#connection = undefined;
     if (connection) await (await connection).agent.destroy().catch(() => undefined);
   }
-}
-
-function flattenHeaders(
-  headers: OutgoingHttpHeaders | readonly string[] | undefined,
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!headers || Array.isArray(headers)) return out;
-  for (const [key, value] of Object.entries(headers as OutgoingHttpHeaders)) {
-    if (value === undefined) continue;
-    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return out;
 }

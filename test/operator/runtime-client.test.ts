@@ -3,6 +3,9 @@
  * (including an RBAC denial), optimistic concurrency, delete preconditions, and the server-side
  * apply round trip that must leave needsApply false — the "no idle writes" guarantee.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,14 +16,16 @@ import {
   ForbiddenError,
   firstDifference,
   InvalidError,
+  inCluster,
   KubeClient,
   type KubeObject,
+  loadClusterAccess,
   NotFoundError,
   needsApply,
   type ResourceDescriptor,
   withDesiredHash,
 } from '../../operator/runtime/index.js';
-import { createTestNamespace, eventually, kubeConfig } from '../cluster/kube.js';
+import { createTestNamespace, eventually, kubeConfig, kubeconfigPath } from '../cluster/kube.js';
 
 const kc = kubeConfig();
 const client = new KubeClient(kc, { fieldManager: 'runtime-test' });
@@ -161,6 +166,58 @@ describe('KubeClient', () => {
       expect(metrics).toContain('rest_client_requests_total{code="403",method="GET"} 1');
     } finally {
       await denied.close();
+    }
+  });
+});
+
+describe('loading credentials without client-node', () => {
+  it('reads the test kubeconfig (client certificates) with loadClusterAccess', async () => {
+    const light = new KubeClient(loadClusterAccess({ kubeconfig: kubeconfigPath() }));
+    try {
+      const namespaces = await light.list(builtin.namespaces);
+      expect(namespaces.items.map((n) => n.metadata.name)).toContain(ns.name);
+    } finally {
+      await light.close();
+    }
+  });
+
+  it('authenticates in-cluster style with a ServiceAccount token and CA', async () => {
+    const sa = 'runtime-test-incluster';
+    await client.create(builtin.serviceAccounts, { metadata: { name: sa, namespace: ns.name } });
+    const token = await client.request<{ status: { token: string } }>({
+      method: 'POST',
+      path: `/api/v1/namespaces/${ns.name}/serviceaccounts/${sa}/token`,
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 600 },
+      },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'rt-sa-'));
+    const ca = (await loadClusterAccess({ kubeconfig: kubeconfigPath() }).tls()).ca;
+    writeFileSync(path.join(dir, 'ca.crt'), ca ?? '');
+    writeFileSync(path.join(dir, 'token'), token.status.token);
+    const server = new URL(kc.getCurrentCluster()!.server);
+    const podLike = new KubeClient(
+      inCluster(
+        { KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
+        dir,
+      ),
+    );
+    try {
+      const version = await podLike.request<{ gitVersion: string }>({
+        method: 'GET',
+        path: '/version',
+      });
+      expect(version.gitVersion).toMatch(/^v1\./);
+      const denied = await podLike
+        .list(builtin.secrets, { namespace: ns.name })
+        .catch((e: unknown) => e);
+      expect((denied as ForbiddenError).serverMessage).toContain(
+        `system:serviceaccount:${ns.name}:${sa}`,
+      );
+    } finally {
+      await podLike.close();
     }
   });
 });
