@@ -9,7 +9,8 @@
  * annotation and therefore triggers an apply.
  */
 import { createHash } from 'node:crypto';
-import type { ApplyOptions, KubeClient } from './client.js';
+import type { KubeClient } from './client.js';
+import type { ApplyOptions } from './client-options.js';
 import type { ApplyObject, KubeObject, ResourceDescriptor } from './resource.js';
 import { firstDifference, type SubsetOptions } from './subset.js';
 

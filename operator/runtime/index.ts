@@ -27,20 +27,20 @@ export {
   nominalDelay,
   sleep,
 } from './backoff.js';
-export {
-  type ApplyOptions,
-  type CallOptions,
-  type ClientOptions,
-  type DeleteOptions,
-  KubeClient,
-  type ListOptions,
-  type PatchOptions,
-  type PatchType,
-  type RawRequest,
-  type WatchEvent,
-  type WatchOptions,
-  type WriteOptions,
-} from './client.js';
+export { KubeClient } from './client.js';
+export type {
+  ApplyOptions,
+  CallOptions,
+  ClientOptions,
+  DeleteOptions,
+  ListOptions,
+  PatchOptions,
+  PatchType,
+  RawRequest,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './client-options.js';
 export {
   accessFromKubeConfig,
   type ClusterAccess,

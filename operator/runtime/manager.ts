@@ -15,7 +15,8 @@
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { type ClientOptions, KubeClient } from './client.js';
+import { KubeClient } from './client.js';
+import type { ClientOptions } from './client-options.js';
 import type { ClusterAccess } from './connection.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { clientEventSink, EventRecorder } from './events.js';
