@@ -29,8 +29,8 @@ const OPTIONS = {
     'llmplan-system',
   ],
   identity: ['LLMPLAN_POD_NAME', 'identity', z.string(), ''],
-  metricsAddr: ['LLMPLAN_METRICS_ADDR', 'metrics-addr', address, '127.0.0.1:8080'],
-  healthAddr: ['LLMPLAN_HEALTH_ADDR', 'health-addr', address, '127.0.0.1:8081'],
+  /** One server for /metrics, /healthz and /readyz. */
+  bindAddress: ['LLMPLAN_BIND_ADDRESS', 'bind-address', address, '127.0.0.1:8080'],
   logLevel: [
     'LLMPLAN_LOG_LEVEL',
     'log-level',

@@ -34,6 +34,11 @@ export const ANNOTATIONS = {
   templateHash: 'llmplan.io/template-hash',
   /** Revision the served template came from: the spec's, or the rollback target's. */
   revision: 'llmplan.io/revision',
+  /**
+   * Hash of the whole object the operator last applied to a child. A subset comparison
+   * cannot see a field the operator stopped setting; the hash changes when it does.
+   */
+  appliedHash: 'llmplan.io/applied-hash',
 } as const;
 
 /** Argo CD's tracking keys: never written by the operator onto a child. */

@@ -60,6 +60,8 @@ export interface ControllerOptions {
   reconciler: Reconciler;
   /** The primary resource: its events enqueue the object itself. */
   for: Informer<KubeObject>;
+  /** Filter for the primary's events (e.g. ignore status-only updates). */
+  forPredicate?: Source['predicate'];
   /** Resources whose controller owner is of the primary kind: their events enqueue that owner. */
   owns?: Informer<KubeObject>[];
   /** Anything else, with its own mapping. */
@@ -125,7 +127,7 @@ export class Controller {
       namespaced: primary.resource.namespaced,
     };
     const sources: Source[] = [
-      { informer: primary, map: enqueueRequestForObject },
+      { informer: primary, map: enqueueRequestForObject, predicate: this.#options.forPredicate },
       ...(this.#options.owns ?? []).map((informer) => ({
         informer,
         map: enqueueRequestForOwner(ownerKind),

@@ -11,13 +11,16 @@
 #   cluster.sh kubectl ARGS...     kubectl against the cluster
 #   cluster.sh memory              resident memory of each control-plane process
 #
-# Env: LLMPLAN_CLUSTER_NAME (llmplan), LLMPLAN_FAKE_NODES (2).
+# Env: LLMPLAN_CLUSTER_NAME (llmplan; any other name is a separate cluster whose
+# state and kubeconfig live in .cluster-<name>/), LLMPLAN_FAKE_NODES (2).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-state="$root/.cluster"
 name=${LLMPLAN_CLUSTER_NAME:-llmplan}
+# Another name is another cluster with its own state directory (parallel work).
+state="$root/.cluster"
+[ "$name" = llmplan ] || state="$root/.cluster-$name"
 nodes=${LLMPLAN_FAKE_NODES:-2}
 kubeconfig="$state/kubeconfig"
 # kwokctl keeps its state (pki, logs, pids) under KWOK_WORKDIR: inside the

@@ -48,7 +48,13 @@ export default async function setup(
     project.provide('localCluster', false);
     return undefined;
   }
-  const kubeconfig = path.join(root, '.cluster/kubeconfig');
+  // Same rule as cluster.sh: another LLMPLAN_CLUSTER_NAME is another cluster and directory.
+  const name = process.env.LLMPLAN_CLUSTER_NAME ?? 'llmplan';
+  const kubeconfig = path.join(
+    root,
+    name === 'llmplan' ? '.cluster' : `.cluster-${name}`,
+    'kubeconfig',
+  );
   const alreadyRunning = await sh('status').then(
     () => true,
     () => false,

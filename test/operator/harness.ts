@@ -131,8 +131,7 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
       LLMPLAN_LEASE_NAME: options.leaseName ?? 'llmplan-operator-test',
       LLMPLAN_POD_NAME:
         options.identity ?? `test-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      LLMPLAN_METRICS_ADDR: '127.0.0.1:0',
-      LLMPLAN_HEALTH_ADDR: '127.0.0.1:0',
+      LLMPLAN_BIND_ADDRESS: '127.0.0.1:0',
       LLMPLAN_LOG_LEVEL: 'debug',
       ...options.env,
     },
@@ -183,11 +182,12 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
   const tail = () =>
     [...logs.slice(-15).map((l) => JSON.stringify(l)), ...rawLines.slice(-5)].join('\n');
 
-  const listening = (server: string) =>
-    waitForLog((l) => l.msg === 'listening' && l.server === server, `${server} server listening`);
-  const [metricsLine, healthLine] = await Promise.all([listening('metrics'), listening('health')]);
-  const metricsUrl = `http://${String(metricsLine.address)}`;
-  const healthUrl = `http://${String(healthLine.address)}`;
+  const serving = await waitForLog(
+    (l) => typeof l.msg === 'string' && l.msg.startsWith('serving /metrics') && typeof l.port === 'number',
+    'the metrics and health server listening',
+  );
+  const metricsUrl = `http://127.0.0.1:${String(serving.port)}`;
+  const healthUrl = metricsUrl;
   await eventually(async () => (await fetch(`${healthUrl}/readyz`)).ok, {
     what: 'operator /readyz',
     timeoutMs: 30_000,

@@ -1,0 +1,266 @@
+/**
+ * The SummarizerService reconciler: level-triggered, it reads the resource and what it owns
+ * from the caches, converges the children on the desired state, prunes what is no longer
+ * wanted, and reports status. It writes only what differs: an idle reconcile makes no write.
+ *
+ * It never takes over an object it does not control: a same-name object without this
+ * resource's controller reference is left untouched and reported (OwnershipConflict).
+ */
+
+import type { V1Deployment } from '@kubernetes/client-node';
+import { ANNOTATIONS } from '../api/labels.js';
+import type { SummarizerServiceStatus } from '../api/status.js';
+import { type SummarizerService, safeParseSummarizerService } from '../api/summarizerservice.js';
+import {
+  type ApiError,
+  applyIfNeeded,
+  CONTROLLER_OWNER_UID_INDEX,
+  type EventRecorder,
+  isForbidden,
+  isInvalid,
+  type KubeClient,
+  type KubeObject,
+  type ReadonlyStore,
+  type ReconcileContext,
+  type ReconcileResult,
+  type Reconciler,
+  type Request,
+  type ResourceDescriptor,
+  withDesiredHash,
+} from '../runtime/index.js';
+import type { BackendProber } from './backend.js';
+import {
+  controllerOf,
+  type DesiredObject,
+  isControlledBy,
+  type OwnershipConflict,
+  unwantedChildren,
+} from './children.js';
+import { desiredState } from './desired.js';
+import { childResource, childResources, summarizerServices } from './resources.js';
+import { type BackendProbe, computeStatus, statusNeedsUpdate } from './status.js';
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  /** Cache of SummarizerServices that holds `namespace`. */
+  resources(namespace: string): ReadonlyStore<KubeObject>;
+  /** Cache of one child kind that holds `namespace` (label-selected, indexed by owner UID). */
+  children(resource: ResourceDescriptor, namespace: string): ReadonlyStore<KubeObject>;
+  recorder: EventRecorder;
+  /** undefined: no probing (BackendReachable stays Unknown). */
+  prober?: BackendProber;
+  inCluster: boolean;
+  defaultImage: string;
+  now?: () => Date;
+}
+
+/** How one desired child fared. */
+interface ChildOutcome {
+  object?: KubeObject;
+  conflict?: OwnershipConflict;
+  error?: string;
+}
+
+export class SummarizerServiceReconciler implements Reconciler {
+  readonly #deps: ReconcilerDeps;
+  readonly #now: () => Date;
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  async reconcile(request: Request, ctx: ReconcileContext): Promise<ReconcileResult | undefined> {
+    const namespace = request.namespace ?? '';
+    const raw = this.#deps.resources(namespace).get(namespace, request.name);
+    // Gone, or going: garbage collection removes the children through their owner references.
+    if (!raw || raw.metadata.deletionTimestamp) return undefined;
+
+    const parsed = safeParseSummarizerService(raw);
+    if (!parsed.success) {
+      // Only possible for objects stored before the CRD's current schema; say so, touch nothing.
+      this.#deps.recorder.record(raw, 'Warning', 'InvalidSpec', 'Reconcile', parsed.error.message);
+      ctx.logger.warn(
+        { issues: parsed.error.message },
+        'spec does not parse; children left as they are',
+      );
+      return undefined;
+    }
+    const cr = parsed.data;
+    const conflicts: OwnershipConflict[] = [];
+    const errors: string[] = [];
+    let deployment: KubeObject | undefined;
+
+    if (!cr.spec.paused) {
+      const desired = desiredState(cr, { defaultImage: this.#deps.defaultImage });
+      for (const object of desired.objects) {
+        const outcome = await this.#ensure(cr, object, ctx);
+        if (outcome.conflict) conflicts.push(outcome.conflict);
+        if (outcome.error) errors.push(outcome.error);
+        if (object.kind === 'Deployment') deployment = outcome.object;
+      }
+      await this.#prune(cr, desired.objects, ctx);
+    } else {
+      deployment = this.#cached(childResource('apps/v1', 'Deployment'), cr, cr.metadata.name);
+    }
+
+    const backend: BackendProbe = this.#deps.prober
+      ? await this.#deps.prober.check(cr, this.#deps.inCluster)
+      : { state: 'unknown' };
+    const status = computeStatus({
+      cr,
+      deployment:
+        deployment && isControlledBy(deployment, cr.metadata.uid ?? '')
+          ? (deployment as V1Deployment)
+          : undefined,
+      backend,
+      conflicts,
+      reconcileError: errors.length > 0 ? errors.join('; ') : undefined,
+      now: this.#now(),
+    });
+    await this.#writeStatus(cr, status, ctx);
+    if (errors.length > 0) {
+      // Requeue with backoff: the API server refused something; the status says what.
+      return { requeue: true };
+    }
+    // BackendReachable is a poll: look again when the cached probe expires.
+    return this.#deps.prober ? { requeueAfterMs: this.#deps.prober.intervalMs } : undefined;
+  }
+
+  /** Applies one child if it differs, unless its name belongs to someone else. */
+  async #ensure(
+    cr: SummarizerService,
+    object: DesiredObject,
+    ctx: ReconcileContext,
+  ): Promise<ChildOutcome> {
+    const resource = childResource(object.apiVersion, object.kind);
+    const { name, namespace } = object.metadata;
+    const uid = cr.metadata.uid ?? '';
+    // Our caches hold only labelled objects; a miss may still be an unlabelled object of that name.
+    const live =
+      this.#deps.children(resource, namespace).get(namespace, name) ??
+      (await this.#deps.client.find(resource, name, namespace, { signal: ctx.signal }));
+    if (live && !isControlledBy(live, uid)) {
+      const owner = controllerOf(live);
+      const conflict: OwnershipConflict = {
+        kind: object.kind,
+        name,
+        ...(owner ? { controller: `${owner.kind}/${owner.name}` } : {}),
+      };
+      this.#deps.recorder.record(
+        cr as unknown as KubeObject,
+        'Warning',
+        'OwnershipConflict',
+        'Reconcile',
+        `${object.kind} ${name} exists and is not controlled by this SummarizerService${owner ? ` (controller: ${owner.kind}/${owner.name})` : ''}; left untouched`,
+      );
+      return { conflict };
+    }
+    const desired = withDesiredHash(object as unknown as KubeObject, ANNOTATIONS.appliedHash);
+    try {
+      const result = await applyIfNeeded(this.#deps.client, resource, desired, live, {
+        force: true,
+        signal: ctx.signal,
+      });
+      if (result.applied) {
+        const created = live === undefined;
+        ctx.logger.info(
+          { kind: object.kind, child: name, difference: result.difference },
+          created ? 'created child' : 'updated child',
+        );
+        this.#deps.recorder.record(
+          cr as unknown as KubeObject,
+          'Normal',
+          created ? 'Created' : 'Updated',
+          created ? 'Create' : 'Update',
+          created
+            ? `Created ${object.kind} ${name}`
+            : `Updated ${object.kind} ${name} (${result.difference ?? 'changed'})`,
+          result.object,
+        );
+      }
+      return { object: result.object };
+    } catch (error) {
+      if (isInvalid(error) || isForbidden(error)) {
+        const why = `${object.kind} ${name}: ${(error as ApiError).serverMessage ?? (error as Error).message}`;
+        this.#deps.recorder.record(
+          cr as unknown as KubeObject,
+          'Warning',
+          'ApplyFailed',
+          'Update',
+          why,
+        );
+        return { error: why, object: live };
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes children this resource controls that the desired state no longer has. */
+  async #prune(
+    cr: SummarizerService,
+    desired: readonly DesiredObject[],
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const uid = cr.metadata.uid ?? '';
+    const namespace = cr.metadata.namespace ?? '';
+    for (const resource of childResources) {
+      const owned = this.#deps
+        .children(resource, namespace)
+        .byIndex(CONTROLLER_OWNER_UID_INDEX, uid);
+      for (const child of unwantedChildren(owned, desired, uid)) {
+        const deleted = await this.#deps.client.delete(
+          resource,
+          child.metadata.name ?? '',
+          namespace,
+          {
+            preconditions: { uid: child.metadata.uid },
+            propagationPolicy: 'Background',
+            ignoreNotFound: true,
+            signal: ctx.signal,
+          },
+        );
+        if (deleted) {
+          ctx.logger.info(
+            { kind: resource.kind, child: child.metadata.name },
+            'deleted child no longer wanted',
+          );
+          this.#deps.recorder.record(
+            cr as unknown as KubeObject,
+            'Normal',
+            'Deleted',
+            'Delete',
+            `Deleted ${resource.kind} ${child.metadata.name}: no longer wanted by the spec`,
+          );
+        }
+      }
+    }
+  }
+
+  #cached(
+    resource: ResourceDescriptor,
+    cr: SummarizerService,
+    name: string,
+  ): KubeObject | undefined {
+    const namespace = cr.metadata.namespace ?? '';
+    return this.#deps.children(resource, namespace).get(namespace, name);
+  }
+
+  async #writeStatus(
+    cr: SummarizerService,
+    status: SummarizerServiceStatus,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    if (!statusNeedsUpdate(cr.status, status)) return;
+    await this.#deps.client.applyStatus(
+      summarizerServices,
+      {
+        apiVersion: cr.apiVersion,
+        kind: cr.kind,
+        metadata: { name: cr.metadata.name, namespace: cr.metadata.namespace },
+        status,
+      },
+      { force: true, signal: ctx.signal },
+    );
+  }
+}
