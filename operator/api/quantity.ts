@@ -3,52 +3,19 @@
  * k8s.io/apimachinery's resource.Quantity does, to the precision the operator needs:
  * comparing requests with limits and scaling a memory limit. The API server checks the
  * same grammar with CEL's `isQuantity()`; this module mirrors it for defense in depth.
+ * Parsing itself is the runtime's exact resource.Quantity parser.
  */
+import { parseQuantity as parseExact } from '../runtime/quantity.js';
 
 /** A quantity as it appears in a spec: YAML `cpu: 1` arrives as a number. */
 export type Quantity = string | number;
 
-// <sign><number><suffix>; an exponent suffix must be tried before the decimal `E` (exa).
-const QUANTITY_RE =
-  /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+|[numkMGTPE])?$/;
-
-const MULTIPLIERS: Readonly<Record<string, number>> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
+const NANO = 1e9;
 
 /** The quantity's value in base units (cores, bytes), or undefined if it does not parse. */
 export function parseQuantity(value: Quantity): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  const match = QUANTITY_RE.exec(value);
-  if (!match) return undefined;
-  const [, sign = '', digits = '', suffix = ''] = match;
-  const magnitude = Number(digits);
-  let multiplier: number;
-  const isExponent = suffix.length > 1 && (suffix[0] === 'e' || suffix[0] === 'E');
-  if (isExponent) {
-    multiplier = 10 ** Number(suffix.slice(1));
-  } else {
-    const m = MULTIPLIERS[suffix];
-    if (m === undefined) return undefined;
-    multiplier = m;
-  }
-  const result = magnitude * multiplier;
-  return sign === '-' ? -result : result;
+  const nano = parseExact(value);
+  return nano === undefined ? undefined : Number(nano) / NANO;
 }
 
 export function isQuantity(value: Quantity): boolean {
@@ -57,8 +24,9 @@ export function isQuantity(value: Quantity): boolean {
 
 /** Same contract as CEL's `quantity(a).compareTo(quantity(b))`; undefined if either does not parse. */
 export function compareQuantities(a: Quantity, b: Quantity): -1 | 0 | 1 | undefined {
-  const x = parseQuantity(a);
-  const y = parseQuantity(b);
+  // Exact (nano-unit integers): 1Gi and 1073741824 are equal, not merely close.
+  const x = parseExact(a);
+  const y = parseExact(b);
   if (x === undefined || y === undefined) return undefined;
   return x < y ? -1 : x > y ? 1 : 0;
 }

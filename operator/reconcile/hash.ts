@@ -5,27 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import { canonicalJson } from '../runtime/index.js';
+
+export { canonicalJson };
 
 /** Length of the hex hashes used in names and annotations. */
 export const HASH_LENGTH = 10;
-
-/** JSON with object keys sorted at every level; `undefined` members are omitted, as JSON does. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : sortKeys(v)));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const inner = (value as Record<string, unknown>)[key];
-      if (inner !== undefined) out[key] = sortKeys(inner);
-    }
-    return out;
-  }
-  return value;
-}
 
 /** First HASH_LENGTH hex digits of sha256(canonical JSON): lowercase, a valid name part. */
 export function shortHash(value: unknown): string {
