@@ -35,6 +35,10 @@ export const Reason = {
   ReconcileFailed: 'ReconcileFailed',
   ReplicaFailure: 'ReplicaFailure',
   RolledBack: 'RolledBack',
+  /** A rollout failed and no remediation could act (nothing healthy to roll back to, off, bounded). */
+  RolloutFailed: 'RolloutFailed',
+  MemoryBumped: 'MemoryBumped',
+  ScaledUp: 'ScaledUp',
   // BackendReachable (and Ready/Degraded when the backend is down)
   Reachable: 'Reachable',
   BackendUnreachable: 'BackendUnreachable',

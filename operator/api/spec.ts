@@ -206,6 +206,10 @@ export const RemediationSchema = z
           description:
             'Replicas (or HPA minimum) during an emergency scale-up; never above autoscaling.maxReplicas.',
         }),
+        afterSeconds: z.int().min(0).max(3600).default(60).meta({
+          description:
+            'Seconds pods must run without keeping up (running, not crashing, not ready, LM Studio reachable) before the scale-up.',
+        }),
       })
       .prefault({})
       .meta({ description: 'Emergency scale-up, reverted after cooldownSeconds of health.' }),
