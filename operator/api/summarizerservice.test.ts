@@ -60,7 +60,7 @@ describe('parseSummarizerService defaults', () => {
         enabled: true,
         progressDeadlineSeconds: 600,
         rollback: { enabled: true },
-        scaleUp: { enabled: true, replicas: 5 },
+        scaleUp: { enabled: true, replicas: 5, afterSeconds: 60 },
         oomMemoryBump: { enabled: true, factor: 1.5, maxMemory: '4Gi' },
         cooldownSeconds: 300,
         maxActionsPerHour: 6,
