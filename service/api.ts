@@ -19,11 +19,20 @@ export function summaryRequestSchema(defaults: SummaryDefaults) {
     text: z
       .string()
       .trim()
-      .refine((text) => characterCount(text) >= min, {
-        message: `Text must be at least ${min} characters long after trimming`,
-      })
-      .refine((text) => characterCount(text) <= max, {
-        message: `Text must be at most ${max} characters long after trimming`,
+      .superRefine((text, ctx) => {
+        // One pass over the text for both bounds; lengths are in characters (code points).
+        const length = characterCount(text);
+        if (length < min) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `Text must be at least ${min} characters long after trimming`,
+          });
+        } else if (length > max) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `Text must be at most ${max} characters long after trimming`,
+          });
+        }
       })
       .meta({
         description: 'The text to summarize; leading and trailing whitespace is trimmed first.',

@@ -8,7 +8,7 @@
  * It knows nothing of HTTP routes or Prometheus: the app maps LlmError kinds to
  * status codes, and metrics come in through the LmStudioObserver hooks.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import { z } from 'zod';
 import type { Logger } from './logging.js';
@@ -31,8 +31,56 @@ export interface ChatResult {
   model: string;
 }
 
+/**
+ * Cancels LM Studio calls when the client has gone away. An EventEmitter rather
+ * than an AbortController: one is made for every request, EventTarget costs
+ * several times more, and undici accepts either as a request's signal.
+ */
+export class Cancellation extends EventEmitter {
+  aborted = false;
+
+  constructor() {
+    super();
+    this.setMaxListeners(0); // one listener per concurrent LLM call of the request
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+
+  /** A cancellation that also fires when this one does. */
+  child(): { cancellation: Cancellation; unlink: () => void } {
+    const cancellation = new Cancellation();
+    const forward = () => cancellation.abort();
+    if (this.aborted) cancellation.abort();
+    else this.once('abort', forward);
+    return { cancellation, unlink: () => this.off('abort', forward) };
+  }
+}
+
+/** Waits `ms`; resolves false early if cancelled. */
+export function delay(ms: number, cancellation?: Cancellation): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (cancellation?.aborted) {
+      resolve(false);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      cancellation?.off('abort', onAbort);
+      resolve(true);
+    }, ms);
+    cancellation?.once('abort', onAbort);
+  });
+}
+
 /** Anything that can answer a chat request; summarize.ts depends on this only. */
-export type ChatFn = (request: ChatRequest, signal?: AbortSignal) => Promise<ChatResult>;
+export type ChatFn = (request: ChatRequest, cancellation?: Cancellation) => Promise<ChatResult>;
 
 export interface BackendHealth {
   healthy: boolean;
@@ -215,10 +263,23 @@ export function parseRetryAfter(
 // ---------------------------------------------------------------------------
 // The client.
 
-const chatResponseSchema = z.object({
-  model: z.string().optional(),
-  choices: z.array(z.object({ message: z.object({ content: z.string().nullish() }) })).min(1),
-});
+/**
+ * Reads `{model?, choices: [{message: {content}}, …]}`; undefined if the shape is
+ * wrong. Written out rather than a zod schema: it runs on every call.
+ */
+export function decodeChatResponse(json: unknown, requestedModel: string): ChatResult | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const { model, choices } = json as { model?: unknown; choices?: unknown };
+  if (!Array.isArray(choices) || choices.length === 0) return undefined;
+  const message: unknown = (choices[0] as { message?: unknown } | null)?.message;
+  if (typeof message !== 'object' || message === null) return undefined;
+  const content: unknown = (message as { content?: unknown }).content;
+  if (content !== undefined && content !== null && typeof content !== 'string') return undefined;
+  return {
+    content: typeof content === 'string' ? content : '',
+    model: typeof model === 'string' && model !== '' ? model : requestedModel,
+  };
+}
 
 const modelsResponseSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
 
@@ -296,8 +357,14 @@ export class LmStudioClient {
   }
 
   /** One chat completion, with retries and the breaker. Throws LlmError. */
-  readonly chat: ChatFn = async (request, signal) => {
-    const body = JSON.stringify({ ...request, stream: false });
+  readonly chat: ChatFn = async (request, cancellation) => {
+    const body = JSON.stringify({
+      model: request.model,
+      messages: request.messages,
+      max_tokens: request.max_tokens,
+      temperature: request.temperature,
+      stream: false,
+    });
     const { maxRetries, retryBaseMs, logger, observer } = this.#options;
     const retryMaxMs = this.#options.retryMaxMs ?? 8000;
     const attempts = maxRetries + 1;
@@ -314,16 +381,8 @@ export class LmStudioClient {
         'POST',
         '/chat/completions',
         body,
-        signal,
-        (json) => {
-          const parsed = chatResponseSchema.safeParse(json);
-          if (!parsed.success) return undefined;
-          const choice = parsed.data.choices[0];
-          return {
-            content: choice?.message.content ?? '',
-            model: parsed.data.model ?? request.model,
-          };
-        },
+        cancellation,
+        (json) => decodeChatResponse(json, request.model),
       );
       if (result.ok) {
         this.breaker.success();
@@ -358,11 +417,8 @@ export class LmStudioClient {
         { ...fields, delay_ms: delayMs },
         `LM Studio call failed (${result.outcome}), retrying in ${delayMs}ms`,
       );
-      try {
-        await sleep(delayMs, undefined, signal ? { signal } : undefined);
-      } catch {
+      if (!(await delay(delayMs, cancellation)))
         throw new LlmError('aborted', 'the request was cancelled');
-      }
     }
   };
 
@@ -433,42 +489,41 @@ export class LmStudioClient {
     method: 'GET' | 'POST',
     path: string,
     body: string | undefined,
-    signal: AbortSignal | undefined,
+    cancellation: Cancellation | undefined,
     decode: (json: unknown) => T | undefined,
     timeoutMs: number = this.#options.timeoutMs,
   ): Promise<Attempt<T>> {
     const started = performance.now();
-    const result = await this.#exchange(method, path, body, signal, decode, timeoutMs);
+    const result = await this.#exchange(method, path, body, cancellation, decode, timeoutMs);
     const outcome = result.ok ? 'ok' : result.outcome;
     this.#options.observer?.onAttempt(operation, outcome, (performance.now() - started) / 1000);
     return result;
   }
 
+  /**
+   * The per-attempt timeout is undici's: LMSTUDIO_TIMEOUT until the response
+   * headers (a non-streaming completion sends them when the text is ready), and
+   * again at most between two body chunks. Cheaper than a timer and an
+   * AbortController per attempt, and it needs no cleanup.
+   */
   async #exchange<T>(
     method: 'GET' | 'POST',
     path: string,
     body: string | undefined,
-    signal: AbortSignal | undefined,
+    cancellation: Cancellation | undefined,
     decode: (json: unknown) => T | undefined,
     timeoutMs: number,
   ): Promise<Attempt<T>> {
-    if (signal?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
-    // One controller per attempt: aborted by our timer or by the caller's signal.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    const onCallerAbort = () => controller.abort();
-    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
     try {
       const response = await this.#pool.request({
         method,
         path: this.#pathPrefix + path,
         headers: this.#headers,
         body,
-        signal: controller.signal,
+        signal: cancellation ?? null,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       const text = await response.body.text();
       const status = response.statusCode;
@@ -504,22 +559,20 @@ export class LmStudioClient {
       if (status >= 500) return { ok: false, outcome: 'server_error', status, message };
       return { ok: false, outcome: 'client_error', status, message };
     } catch (error) {
-      if (timedOut) {
+      if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
+      const code = (error as { code?: unknown }).code;
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
         return {
           ok: false,
           outcome: 'timeout',
           message: `LM Studio did not answer within ${timeoutMs}ms`,
         };
       }
-      if (signal?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
       return {
         ok: false,
         outcome: 'network_error',
         message: `cannot reach LM Studio: ${describe(error)}`,
       };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 }

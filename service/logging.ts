@@ -52,7 +52,7 @@ export interface SummaryRequestLog {
   status: number;
   durationMs: number;
   requestId: string;
-  /** Extra fields; must never carry the user's text. */
+  /** Extra fields (completed in place with request_id, status and duration_ms); never the user's text. */
   fields?: Record<string, unknown>;
 }
 
@@ -62,14 +62,10 @@ export interface SummaryRequestLog {
  */
 export function logSummaryRequest(logger: Logger, entry: SummaryRequestLog): void {
   const ms = Math.round(entry.durationMs);
-  const line = {
-    request_id: entry.requestId,
-    method: entry.method,
-    path: entry.path,
-    status: entry.status,
-    duration_ms: ms,
-    ...entry.fields,
-  };
+  const line = entry.fields ?? {};
+  line.request_id = entry.requestId;
+  line.status = entry.status;
+  line.duration_ms = ms;
   const msg = `${entry.method} ${entry.path} ${entry.status} completed in ${ms}ms`;
   if (entry.status >= 500) logger.error(line, msg);
   else if (entry.status >= 400) logger.warn(line, msg);

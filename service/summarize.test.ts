@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES, SUMMARY_TYPES } from './env.js';
-import type { ChatRequest } from './lmstudio.js';
+import { Cancellation, type ChatRequest } from './lmstudio.js';
 import {
   buildMessages,
   characterCount,
@@ -166,12 +166,12 @@ describe('mapBounded', () => {
   it('rejects with the first failure, aborts the others and starts no more', async () => {
     const started: number[] = [];
     const aborted: number[] = [];
-    const promise = mapBounded([0, 1, 2, 3, 4, 5], 2, async (i, _index, signal) => {
+    const promise = mapBounded([0, 1, 2, 3, 4, 5], 2, async (i, _index, cancellation) => {
       started.push(i);
       if (i === 1) throw new Error('boom');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 200);
-        signal.addEventListener('abort', () => {
+        cancellation.once('abort', () => {
           clearTimeout(timer);
           aborted.push(i);
           resolve();
@@ -182,6 +182,27 @@ describe('mapBounded', () => {
     await expect(promise).rejects.toThrow('boom');
     expect(started).toEqual([0, 1]);
     expect(aborted).toEqual([0]);
+  });
+
+  it('a cancelled parent cancels the calls in flight', async () => {
+    const parent = new Cancellation();
+    const seen: boolean[] = [];
+    const promise = mapBounded(
+      [1, 2],
+      2,
+      (_item, _index, cancellation) =>
+        new Promise<number>((_resolve, reject) => {
+          cancellation.once('abort', () => {
+            seen.push(cancellation.aborted);
+            reject(new Error('cancelled'));
+          });
+        }),
+      parent,
+    );
+    parent.abort();
+    await expect(promise).rejects.toThrow('cancelled');
+    expect(seen).toEqual([true, true]);
+    expect(parent.listenerCount('abort')).toBe(0);
   });
 });
 

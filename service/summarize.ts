@@ -4,7 +4,7 @@
  * `summarize` is pure; `summarize` only talks to the ChatFn it is given.
  */
 import type { Language, SummaryType } from './env.js';
-import type { ChatFn, ChatMessage } from './lmstudio.js';
+import { Cancellation, type ChatFn, type ChatMessage } from './lmstudio.js';
 
 export interface SummaryInput {
   text: string;
@@ -92,20 +92,35 @@ export function systemPrompt(
   return `${ROLE} ${task} ${OUTPUT_LANGUAGE[language]} ${OUTPUT_ONLY}${modelDirectives(model)}`;
 }
 
+/** Whole-text prompts are the same for every request of a type × language × model: built once. */
+const wholePrompts = new Map<string, string>();
+
 export function buildMessages(
   input: Pick<SummaryInput, 'summary_type' | 'language'>,
   prompt: PromptKind,
   text: string,
   model: string,
 ): ChatMessage[] {
+  let system: string | undefined;
+  if (prompt.kind === 'whole') {
+    const key = `${input.summary_type}|${input.language}|${model}`;
+    system = wholePrompts.get(key);
+    if (system === undefined) {
+      system = systemPrompt(input.summary_type, input.language, prompt, model);
+      if (wholePrompts.size < 1000) wholePrompts.set(key, system);
+    }
+  } else {
+    system = systemPrompt(input.summary_type, input.language, prompt, model);
+  }
   return [
-    { role: 'system', content: systemPrompt(input.summary_type, input.language, prompt, model) },
+    { role: 'system', content: system },
     { role: 'user', content: text },
   ];
 }
 
 /** Removes reasoning blocks (`<think>…</think>`, also an unterminated one) and trims. */
 export function stripReasoning(content: string): string {
+  if (!content.includes('<think') && !content.includes('<THINK')) return content.trim();
   return content
     .replace(/<think>[\s\S]*?<\/think>/gi, '')
     .replace(/<think>[\s\S]*$/i, '')
@@ -217,18 +232,19 @@ export function chunkText(text: string, maxChars: number): string[] {
 
 /**
  * Runs `fn` over `items` with at most `limit` calls at once, results in input
- * order. The first failure aborts the signal passed to the other calls, stops
- * starting new ones, and is what the returned promise rejects with.
+ * order. The first failure cancels the other calls, stops starting new ones,
+ * and is what the returned promise rejects with.
  */
 export async function mapBounded<T, R>(
   items: readonly T[],
   limit: number,
-  fn: (item: T, index: number, signal: AbortSignal) => Promise<R>,
-  parentSignal?: AbortSignal,
+  fn: (item: T, index: number, cancellation: Cancellation) => Promise<R>,
+  parent?: Cancellation,
 ): Promise<R[]> {
-  const controller = new AbortController();
-  const onParentAbort = () => controller.abort(parentSignal?.reason);
-  parentSignal?.addEventListener('abort', onParentAbort, { once: true });
+  const { cancellation, unlink } = parent?.child() ?? {
+    cancellation: new Cancellation(),
+    unlink: () => {},
+  };
   const results = new Array<R>(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;
@@ -237,10 +253,10 @@ export async function mapBounded<T, R>(
       const index = next;
       next += 1;
       try {
-        results[index] = await fn(items[index] as T, index, controller.signal);
+        results[index] = await fn(items[index] as T, index, cancellation);
       } catch (error) {
         failure ??= { error };
-        controller.abort(error);
+        cancellation.abort();
       }
     }
   };
@@ -248,7 +264,7 @@ export async function mapBounded<T, R>(
     const workers = Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker);
     await Promise.all(workers);
   } finally {
-    parentSignal?.removeEventListener('abort', onParentAbort);
+    unlink();
   }
   if (failure !== undefined) throw failure.error;
   return results;
@@ -259,7 +275,8 @@ export interface SummarizeOptions {
   model: string;
   chunkChars: number;
   mapConcurrency: number;
-  signal?: AbortSignal;
+  /** Fires when the client has gone away. */
+  cancellation?: Cancellation;
 }
 
 /**
@@ -270,8 +287,8 @@ export async function summarize(
   input: SummaryInput,
   options: SummarizeOptions,
 ): Promise<SummaryOutput> {
-  const { chat, model, signal } = options;
-  const call = async (prompt: PromptKind, text: string, callSignal?: AbortSignal) => {
+  const { chat, model, cancellation } = options;
+  const call = async (prompt: PromptKind, text: string, callCancellation?: Cancellation) => {
     const result = await chat(
       {
         model,
@@ -279,16 +296,19 @@ export async function summarize(
         max_tokens: input.max_tokens,
         temperature: input.temperature,
       },
-      callSignal,
+      callCancellation,
     );
     return { summary: stripReasoning(result.content), model: result.model };
   };
 
-  const chunks = chunkText(input.text, options.chunkChars)
-    .map((chunk) => chunk.trim())
-    .filter((chunk) => chunk !== '');
+  const chunks =
+    input.text.length <= options.chunkChars
+      ? [input.text]
+      : chunkText(input.text, options.chunkChars)
+          .map((chunk) => chunk.trim())
+          .filter((chunk) => chunk !== '');
   if (chunks.length <= 1) {
-    const result = await call({ kind: 'whole' }, input.text, signal);
+    const result = await call({ kind: 'whole' }, input.text, cancellation);
     if (result.summary === '') throw new EmptySummaryError();
     return { ...result, chunks: 1, llmCalls: 1 };
   }
@@ -296,14 +316,18 @@ export async function summarize(
   const parts = await mapBounded(
     chunks,
     options.mapConcurrency,
-    (chunk, index, partSignal) =>
-      call({ kind: 'part', index: index + 1, count: chunks.length }, chunk, partSignal),
-    signal,
+    (chunk, index, partCancellation) =>
+      call({ kind: 'part', index: index + 1, count: chunks.length }, chunk, partCancellation),
+    cancellation,
   );
   const partSummaries = parts.map((part) => part.summary).filter((summary) => summary !== '');
   if (partSummaries.length === 0) throw new EmptySummaryError();
   const combined = partSummaries.map((summary, i) => `[Part ${i + 1}]\n${summary}`).join('\n\n');
-  const result = await call({ kind: 'combine', count: partSummaries.length }, combined, signal);
+  const result = await call(
+    { kind: 'combine', count: partSummaries.length },
+    combined,
+    cancellation,
+  );
   if (result.summary === '') throw new EmptySummaryError();
   return { ...result, chunks: chunks.length, llmCalls: chunks.length + 1 };
 }

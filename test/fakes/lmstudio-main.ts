@@ -1,6 +1,7 @@
 /**
  * Runs the fake LM Studio standalone:
  *   npm run fake-lmstudio -- --port 1234 --latency-ms 300 --model qwen/qwen3-4b
+ * `--fixed-reply TEXT` answers every completion with TEXT without parsing the request (benchmarks).
  * Prints one line `fake LM Studio listening on <base url>` once it accepts connections.
  */
 import { parseArgs } from 'node:util';
@@ -12,13 +13,16 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     'latency-ms': { type: 'string', default: '0' },
     model: { type: 'string', multiple: true, default: [DEFAULT_FAKE_MODEL] },
+    'fixed-reply': { type: 'string' },
   },
 });
 
 const port = Number(values.port);
 const latencyMs = Number(values['latency-ms']);
 if (!Number.isInteger(port) || port < 0 || port > 65_535 || !(latencyMs >= 0)) {
-  console.error('usage: lmstudio-main [--port N] [--host H] [--latency-ms N] [--model ID ...]');
+  console.error(
+    'usage: lmstudio-main [--port N] [--host H] [--latency-ms N] [--model ID ...] [--fixed-reply TEXT]',
+  );
   process.exit(2);
 }
 
@@ -28,6 +32,7 @@ const fake = await FakeLmStudio.start({
   latencyMs,
   models: values.model,
   keepRequests: 0,
+  ...(values['fixed-reply'] === undefined ? {} : { fixedReply: values['fixed-reply'] }),
 });
 console.log(`fake LM Studio listening on ${fake.baseUrl}`);
 

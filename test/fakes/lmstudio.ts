@@ -45,6 +45,11 @@ export interface FakeLmStudioOptions {
   reply?: (request: RecordedChatRequest) => string;
   /** The `model` chat answers carry (LM Studio may name a specific build); the requested model by default. */
   answerModel?: string;
+  /**
+   * Benchmarks: answer every successful chat completion with this text, without
+   * parsing or recording the request, so the fake costs as little CPU as it can.
+   */
+  fixedReply?: string;
   /** How many chat request bodies to keep in `chatRequests`. */
   keepRequests?: number;
 }
@@ -226,6 +231,26 @@ export class FakeLmStudio {
     if (ms > 0) await delay(ms);
   }
 
+  #fixedAnswerCache: Buffer | undefined;
+
+  #fixedAnswer(): Buffer | undefined {
+    const reply = this.#options.fixedReply;
+    if (reply === undefined) return undefined;
+    this.#fixedAnswerCache ??= Buffer.from(
+      JSON.stringify({
+        id: 'chatcmpl-fixed',
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: this.#options.answerModel ?? this.models[0] ?? DEFAULT_FAKE_MODEL,
+        choices: [
+          { index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' },
+        ],
+        usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      }),
+    );
+    return this.#fixedAnswerCache;
+  }
+
   #models(res: ServerResponse): void {
     const mode = this.#mode;
     if (mode.kind === 'always_fail') {
@@ -241,6 +266,15 @@ export class FakeLmStudio {
 
   async #chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
+    const fixed = this.#fixedAnswer();
+    if (fixed !== undefined && (this.#mode.kind === 'ok' || this.#mode.kind === 'slow')) {
+      await this.#latency();
+      if (this.#mode.kind === 'slow') await delay(this.#mode.latencyMs);
+      this.stats.chatOk += 1;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': fixed.length });
+      res.end(fixed);
+      return;
+    }
     let parsed: Record<string, unknown> = {};
     try {
       const value: unknown = JSON.parse(raw);

@@ -105,7 +105,7 @@ describe('Kubernetes probes', () => {
   it('/readyz answers 503 once draining, and asks the client to close the connection', async () => {
     const config = loadConfig({ HOST: '127.0.0.1', PORT: '0' });
     const logs = new CapturedLogs();
-    const { app, state } = createApp({
+    const { handle, state } = createApp({
       config,
       logger: createLogger({ debug: false, destination: logs.stream }),
       metrics: createMetrics(),
@@ -120,7 +120,7 @@ describe('Kubernetes probes', () => {
         }),
       },
     });
-    const server = createServer(app);
+    const server = createServer(handle);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;

@@ -173,7 +173,7 @@ describe('bad requests are refused without calling LM Studio', () => {
     ['a JSON array', 422, [ok], ''],
     ['a JSON string', 422, JSON.stringify('just a string'), ''],
     ['JSON null', 422, 'null', ''],
-    ['an empty body', 422, '', 'text'],
+    ['an empty body', 422, '', ''],
     ['malformed JSON', 400, '{"text": "unterminated', null],
     ['trailing garbage after JSON', 400, '{"text": "long enough text"} xyz', null],
   ];
