@@ -1,6 +1,9 @@
 /**
  * Helpers for tests that run against the real control plane: a KubeConfig for
  * it, a namespace of one's own, kubectl, and polling with a deadline.
+ *
+ * Under vitest the cluster comes from global-setup.ts (`inject`); a standalone
+ * script (the operator benchmark) names it once with {@link useCluster}.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,8 +13,19 @@ import { inject } from 'vitest';
 
 const run = promisify(execFile);
 
+let explicitCluster: { kubeconfig: string; kubectl: string } | undefined;
+
+/** Outside vitest: the kubeconfig and kubectl binary every helper here uses. */
+export function useCluster(cluster: { kubeconfig: string; kubectl: string }): void {
+  explicitCluster = cluster;
+}
+
 export function kubeconfigPath(): string {
-  return inject('kubeconfig');
+  return explicitCluster?.kubeconfig ?? inject('kubeconfig');
+}
+
+function kubectlPath(): string {
+  return explicitCluster?.kubectl ?? inject('kubectl');
 }
 
 export function kubeConfig(): k8s.KubeConfig {
@@ -31,7 +45,7 @@ export async function kubectl(
   args: string[],
   opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<KubectlResult> {
-  const child = run(inject('kubectl'), ['--kubeconfig', kubeconfigPath(), ...args], {
+  const child = run(kubectlPath(), ['--kubeconfig', kubeconfigPath(), ...args], {
     maxBuffer: 32 << 20,
     env: opts.env ?? process.env,
   });

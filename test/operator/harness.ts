@@ -5,7 +5,7 @@
  * token of that ServiceAccount, never with the admin kubeconfig.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -93,6 +93,8 @@ export interface OperatorProcess {
   rawLines: string[];
   metricsUrl: string;
   healthUrl: string;
+  /** Every line the process printed, kept on disk for a failed test's post-mortem. */
+  logFile: string;
   waitForLog(
     predicate: (line: LogLine) => boolean,
     what: string,
@@ -113,12 +115,15 @@ export interface StartOptions {
   identity?: string;
   env?: Record<string, string>;
   kubeconfig?: string;
+  /** Node arguments that run the operator. Default: operator/main.ts through tsx. */
+  nodeArgs?: string[];
 }
 
 /** Starts `operator/main.ts` in its own process and waits until it serves /readyz. */
 export async function startOperator(options: StartOptions): Promise<OperatorProcess> {
   const kubeconfig = options.kubeconfig ?? (await operatorKubeconfig());
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'operator/main.ts')], {
+  const nodeArgs = options.nodeArgs ?? ['--import', 'tsx', path.join(root, 'operator/main.ts')];
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -139,7 +144,9 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
   const logs: LogLine[] = [];
   const rawLines: string[] = [];
   const waiters = new Set<() => void>();
+  const logFile = path.join(path.dirname(kubeconfig), `operator-${child.pid ?? 'x'}.log`);
   const onLine = (line: string) => {
+    appendFileSync(logFile, `${line}\n`);
     try {
       logs.push(JSON.parse(line) as LogLine);
     } catch {
@@ -183,7 +190,10 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
     [...logs.slice(-15).map((l) => JSON.stringify(l)), ...rawLines.slice(-5)].join('\n');
 
   const serving = await waitForLog(
-    (l) => typeof l.msg === 'string' && l.msg.startsWith('serving /metrics') && typeof l.port === 'number',
+    (l) =>
+      typeof l.msg === 'string' &&
+      l.msg.startsWith('serving /metrics') &&
+      typeof l.port === 'number',
     'the metrics and health server listening',
   );
   const metricsUrl = `http://127.0.0.1:${String(serving.port)}`;
@@ -200,6 +210,7 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
     rawLines,
     metricsUrl,
     healthUrl,
+    logFile,
     waitForLog,
     metrics,
     async metricValue(name, labels = {}) {

@@ -1,0 +1,83 @@
+/**
+ * The cluster the operator benchmark runs on, chosen as the tests choose theirs:
+ *
+ * - LLMPLAN_BENCH_KUBECONFIG set: that cluster (kind, a real one); nothing is started,
+ *   stopped or scaled;
+ * - else the local control plane named by LLMPLAN_CLUSTER_NAME (default `bench`, so a
+ *   benchmark never shares the tests' `llmplan` cluster): reused when it answers, else
+ *   started with test/cluster/cluster.sh and stopped at the end (unless kept).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const clusterScript = path.join(root, 'test/cluster/cluster.sh');
+
+export interface BenchCluster {
+  /** Human-readable: which cluster, and whether this run started it. */
+  description: string;
+  kubeconfig: string;
+  kubectl: string;
+  /** True for the local control plane (fake nodes can be added). */
+  local: boolean;
+  /** Stops the cluster if this run started it and it is not to be kept. */
+  release(): Promise<void>;
+}
+
+/** Enough kwok nodes (110 pods each) for `pods` pods, plus one spare. */
+export function fakeNodesFor(pods: number): number {
+  return Math.max(2, Math.ceil(pods / 100) + 1);
+}
+
+export async function acquireCluster(options: {
+  fakeNodes: number;
+  keep: boolean;
+}): Promise<BenchCluster> {
+  const binDir = (await run(path.join(root, 'test/cluster/build-bins.sh'))).stdout.trim();
+  const kubectl = path.join(binDir, 'kubectl');
+  const substituted = process.env.LLMPLAN_BENCH_KUBECONFIG;
+  if (substituted) {
+    if (!existsSync(substituted)) {
+      throw new Error(`LLMPLAN_BENCH_KUBECONFIG=${substituted}: no such file`);
+    }
+    return {
+      description: `external cluster from LLMPLAN_BENCH_KUBECONFIG=${substituted} (not started or scaled by the benchmark)`,
+      kubeconfig: substituted,
+      kubectl,
+      local: false,
+      release: async () => undefined,
+    };
+  }
+  const name = process.env.LLMPLAN_CLUSTER_NAME ?? 'bench';
+  const env = {
+    ...process.env,
+    LLMPLAN_CLUSTER_NAME: name,
+    LLMPLAN_FAKE_NODES: String(options.fakeNodes),
+  };
+  const sh = async (...args: string[]) =>
+    (await run(clusterScript, args, { cwd: root, env, maxBuffer: 16 << 20 })).stdout.trim();
+  const alreadyRunning = await sh('status').then(
+    () => true,
+    () => false,
+  );
+  // `up` is idempotent: on a running cluster it only adds the missing fake nodes.
+  await sh('up');
+  const kubeconfig = path.join(
+    root,
+    name === 'llmplan' ? '.cluster' : `.cluster-${name}`,
+    'kubeconfig',
+  );
+  const stopAtEnd = !alreadyRunning && !options.keep;
+  return {
+    description: `local control plane "${name}" (${alreadyRunning ? 'reused, left running' : stopAtEnd ? 'started by this run, stopped at the end' : 'started by this run, kept'}), ${options.fakeNodes}+ kwok nodes, KUBECONFIG=${kubeconfig}`,
+    kubeconfig,
+    kubectl,
+    local: true,
+    release: async () => {
+      if (stopAtEnd) await sh('down');
+    },
+  };
+}

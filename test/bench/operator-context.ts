@@ -1,0 +1,185 @@
+/**
+ * What every operator-benchmark scenario gets: the cluster, an admin client, a way to run
+ * the real operator (as a process, under deploy/'s RBAC, as tests do), namespaces that are
+ * cleaned up, and the shape a scenario reports in. A scenario is one function
+ * (`Scenario.run`); operator.ts lists them and prints / writes what they return.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  builtin,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+  sleep,
+} from '../../operator/runtime/index.js';
+import { type OperatorProcess, startOperator } from '../operator/harness.js';
+import type { BenchCluster } from './operator-cluster.js';
+import { type MemoryReading, readMemory } from './operator-metrics.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+
+/** Label on every namespace the benchmark creates (leftovers of an interrupted run are removed). */
+export const BENCH_NAMESPACE_LABEL = 'llmplan.io/bench';
+
+/** Options shared by the scenarios (from the command line). */
+export interface BenchOptions {
+  sizes: number[];
+  idleSeconds: number;
+  resyncSeconds: number;
+  /** undefined: the operator's default. */
+  workers: number | undefined;
+  createConcurrency: number;
+  replicas: number;
+  /** Bound on each waiting phase (children, Ready, namespace deletion). */
+  phaseTimeoutSeconds: number;
+  /** `all`: the operator watches every namespace (deploy/'s default); `namespace`: only the benchmark's. */
+  watch: 'all' | 'namespace';
+  /** `dist`: compiled JavaScript, as the image runs it; `tsx`: the TypeScript sources through tsx. */
+  runtime: 'dist' | 'tsx';
+}
+
+export interface OperatorUnderTest extends OperatorProcess {
+  pid: number;
+  memory(): MemoryReading | undefined;
+}
+
+/** A table row: column → cell. */
+export type Row = Record<string, string | number>;
+
+export interface TargetCheck {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface ScenarioReport {
+  /** One row per measured case (a size, a failure kind…). */
+  rows: Row[];
+  targets: TargetCheck[];
+  /** Everything measured, written to the JSON file under the scenario's name. */
+  results: unknown;
+}
+
+export interface BenchContext {
+  cluster: BenchCluster;
+  /** Admin client (the benchmark's own requests never count against the operator). */
+  client: KubeClient;
+  options: BenchOptions;
+  log(message: string): void;
+  /** Starts the operator; `namespaces` is ignored when options.watch is `all`. */
+  startOperator(namespaces: string[], env?: Record<string, string>): Promise<OperatorUnderTest>;
+  createNamespace(prefix: string): Promise<string>;
+  /** Writes the operator's log lines to bench-results/<name>.log (for investigating a figure). */
+  saveLogs(name: string, operator: OperatorProcess): void;
+  /** Deletes a namespace and waits until it is gone (bounded); false if it was not gone in time. */
+  deleteNamespace(name: string): Promise<boolean>;
+}
+
+export interface Scenario {
+  description: string;
+  run(ctx: BenchContext): Promise<ScenarioReport>;
+}
+
+/** Compiles operator/ (and service/, which it shares a tsconfig with) once, like the image does. */
+async function buildOperator(log: (m: string) => void): Promise<string[]> {
+  const outDir = path.join(root, 'bench-results/.operator-build');
+  const main = path.join(outDir, 'operator/main.js');
+  log(`compiling the operator into ${path.relative(root, outDir)} (tsc -p tsconfig.build.json)`);
+  try {
+    await run(
+      path.join(root, 'node_modules/.bin/tsc'),
+      ['-p', 'tsconfig.build.json', '--outDir', outDir],
+      { cwd: root, maxBuffer: 16 << 20 },
+    );
+  } catch (error) {
+    // Type errors elsewhere in the tree still emit JavaScript; only a missing entry point is fatal.
+    const stdout = (error as { stdout?: string }).stdout ?? '';
+    if (!existsSync(main)) throw new Error(`tsc produced no ${main}:\n${stdout}`);
+    log(
+      `tsc reported errors but emitted the operator; first lines:\n${stdout.split('\n').slice(0, 5).join('\n')}`,
+    );
+  }
+  return ['--enable-source-maps', main];
+}
+
+export async function createContext(
+  cluster: BenchCluster,
+  client: KubeClient,
+  options: BenchOptions,
+  log: (message: string) => void,
+): Promise<BenchContext> {
+  const nodeArgs = options.runtime === 'dist' ? await buildOperator(log) : undefined;
+  const namespaceGone = async (name: string, deadline: number) => {
+    while (Date.now() < deadline) {
+      try {
+        await client.get(builtin.namespaces, name);
+      } catch (error) {
+        if (isNotFound(error)) return true;
+        throw error;
+      }
+      await sleep(1000);
+    }
+    return false;
+  };
+
+  return {
+    cluster,
+    client,
+    options,
+    log,
+    async startOperator(namespaces, env = {}) {
+      const operator = await startOperator({
+        namespaces: options.watch === 'all' ? [] : namespaces,
+        leaderElect: false, // Lease renewals would be writes in the idle window.
+        ...(nodeArgs ? { nodeArgs } : {}),
+        env: {
+          LLMPLAN_LOG_LEVEL: 'info',
+          LLMPLAN_RESYNC_SECONDS: String(options.resyncSeconds),
+          ...(options.workers ? { LLMPLAN_WORKERS: String(options.workers) } : {}),
+          ...env,
+        },
+      });
+      const pid = operator.child.pid;
+      if (pid === undefined) throw new Error('the operator process has no pid');
+      return { ...operator, pid, memory: () => readMemory(pid) };
+    },
+    saveLogs(name, operator) {
+      const file = path.join(root, 'bench-results', `${name}.log`);
+      mkdirSync(path.dirname(file), { recursive: true });
+      const lines = [...operator.logs.map((l) => JSON.stringify(l)), ...operator.rawLines];
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      log(`operator log: ${path.relative(root, file)} (${lines.length} lines)`);
+    },
+    async createNamespace(prefix) {
+      const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+      await client.create(builtin.namespaces, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { [BENCH_NAMESPACE_LABEL]: 'true' } },
+      });
+      return name;
+    },
+    async deleteNamespace(name) {
+      await client.delete(builtin.namespaces, name, undefined, { ignoreNotFound: true });
+      return namespaceGone(name, Date.now() + options.phaseTimeoutSeconds * 1000);
+    },
+  };
+}
+
+/** Deletes namespaces an interrupted run left behind, so sizes never overlap. */
+export async function removeLeftovers(ctx: BenchContext): Promise<void> {
+  const list = await ctx.client.list<KubeObject>(builtin.namespaces, {
+    labelSelector: `${BENCH_NAMESPACE_LABEL}=true`,
+  });
+  for (const ns of list.items) {
+    const name = ns.metadata.name ?? '';
+    ctx.log(`removing namespace ${name} left by an earlier run`);
+    await ctx.deleteNamespace(name);
+  }
+}
