@@ -1,0 +1,177 @@
+/**
+ * The cluster reads and writes llmplanctl makes — the SummarizerService, its
+ * ControllerRevisions (operator/remediation/revisions.ts's format) and the Deployment's
+ * served-revision annotation — each translated into a user-facing error when it fails.
+ */
+import type { V1ControllerRevision } from '@kubernetes/client-node';
+import { ANNOTATIONS, LABELS } from '../api/labels.js';
+import {
+  GROUP,
+  KIND,
+  PLURAL,
+  type SummarizerService,
+  safeParseSummarizerService,
+  VERSION,
+} from '../api/summarizerservice.js';
+import { REVISION_LABEL, type Revision, readRevision } from '../remediation/revisions.js';
+import { isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
+import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
+import type { Session } from './connect.js';
+import { type ApiCall, CtlError, describeApiError, isObjectNotFound } from './errors.js';
+
+export const summarizerServices: ResourceDescriptor = {
+  group: GROUP,
+  version: VERSION,
+  plural: PLURAL,
+  kind: KIND,
+  namespaced: true,
+};
+
+export const controllerRevisions: ResourceDescriptor = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'controllerrevisions',
+  kind: 'ControllerRevision',
+  namespaced: true,
+};
+
+/** The live object: `raw` as stored (for diffs and patches), `object` typed. */
+export interface LiveSummarizerService {
+  raw: KubeObject & { spec?: Record<string, unknown> };
+  object: SummarizerService;
+  /** Why the object did not pass llmplanctl's own schema, when it did not (a version skew). */
+  warning?: string;
+}
+
+async function call<T>(session: Session, what: ApiCall, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw describeApiError(err, what, session);
+  }
+}
+
+export async function getSummarizerService(
+  session: Session,
+  name: string,
+): Promise<LiveSummarizerService> {
+  const what: ApiCall = {
+    verb: 'get',
+    resource: PLURAL,
+    group: GROUP,
+    namespace: session.namespace,
+    name,
+  };
+  const raw = await call(session, what, async () => {
+    try {
+      return await session.client.get<LiveSummarizerService['raw']>(
+        summarizerServices,
+        name,
+        session.namespace,
+      );
+    } catch (err) {
+      if (err instanceof NotFoundError && isObjectNotFound(err)) {
+        throw new CtlError(`summarizerservice ${name} not found in namespace ${session.namespace}`);
+      }
+      throw err;
+    }
+  });
+  const parsed = safeParseSummarizerService(raw);
+  if (parsed.success) return { raw, object: parsed.data };
+  // The API server validated it against the installed CRD; a newer CRD than this
+  // llmplanctl knows may still hold values it refuses. Show what is there, and say so.
+  return {
+    raw,
+    object: raw as unknown as SummarizerService,
+    warning: `${parsed.error.message} (is llmplanctl older than the installed CRD?)`,
+  };
+}
+
+/** The SummarizerService's revisions, oldest first (only those it controls). */
+export async function listRevisions(session: Session, cr: SummarizerService): Promise<Revision[]> {
+  const what: ApiCall = {
+    verb: 'list',
+    resource: controllerRevisions.plural,
+    group: controllerRevisions.group,
+    namespace: session.namespace,
+  };
+  const list = await call(session, what, () =>
+    session.client.list<V1ControllerRevision & KubeObject>(controllerRevisions, {
+      namespace: session.namespace,
+      labelSelector: `${LABELS.instance}=${cr.metadata.name},${REVISION_LABEL}`,
+    }),
+  );
+  return list.items
+    .filter((item) => isControlledBy(item, cr.metadata.uid))
+    .map(readRevision)
+    .filter((r): r is Revision => r !== undefined)
+    .sort((a, b) => a.number - b.number);
+}
+
+function isControlledBy(object: KubeObject, uid: string | undefined): boolean {
+  const controller = object.metadata.ownerReferences?.find((ref) => ref.controller === true);
+  // Without a uid to compare (never on a live object), the labels must do.
+  return uid === undefined || controller?.uid === uid;
+}
+
+/**
+ * The revision the Deployment actually serves (its `llmplan.io/revision` annotation),
+ * when the SummarizerService controls a Deployment and we may read it; undefined otherwise,
+ * and the caller falls back to status.
+ */
+export async function servedRevision(
+  session: Session,
+  cr: SummarizerService,
+): Promise<string | undefined> {
+  try {
+    const deployment = await session.client.get<KubeObject>(
+      builtin.deployments,
+      cr.metadata.name,
+      session.namespace,
+    );
+    if (!isControlledBy(deployment, cr.metadata.uid)) return undefined;
+    return deployment.metadata.annotations?.[ANNOTATIONS.revision];
+  } catch (err) {
+    if (isNotFound(err) || isForbidden(err)) return undefined;
+    throw describeApiError(
+      err,
+      {
+        verb: 'get',
+        resource: builtin.deployments.plural,
+        group: builtin.deployments.group,
+        namespace: session.namespace,
+        name: cr.metadata.name,
+      },
+      session,
+    );
+  }
+}
+
+/**
+ * A JSON merge patch of the spec, guarded by the resourceVersion the change was computed
+ * from: if anyone wrote the object in between, the API server answers 409 and nothing is
+ * overwritten.
+ */
+export async function patchSpec(
+  session: Session,
+  live: LiveSummarizerService,
+  specPatch: Record<string, unknown>,
+): Promise<KubeObject & { spec?: Record<string, unknown> }> {
+  const name = live.object.metadata.name;
+  const what: ApiCall = {
+    verb: 'patch',
+    resource: PLURAL,
+    group: GROUP,
+    namespace: session.namespace,
+    name,
+  };
+  return call(session, what, () =>
+    session.client.patch(
+      summarizerServices,
+      name,
+      session.namespace,
+      { metadata: { resourceVersion: live.raw.metadata.resourceVersion }, spec: specPatch },
+      { type: 'merge' },
+    ),
+  );
+}

@@ -1,0 +1,100 @@
+/**
+ * Errors llmplanctl reports: each says what failed in words a user can act on, and carries
+ * the exit code. API errors are translated here, with the call that failed (verb, resource,
+ * namespace), so "Forbidden" says which permission is missing.
+ */
+import {
+  ApiError,
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  TransportError,
+  UnauthorizedError,
+} from '../runtime/errors.js';
+
+/** A failure to report to the user; exit code 1 unless stated. */
+export class CtlError extends Error {
+  override name = 'CtlError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** One API call, described for error messages. */
+export interface ApiCall {
+  verb: 'get' | 'list' | 'patch';
+  /** Plural resource, e.g. summarizerservices. */
+  resource: string;
+  /** API group, '' for core. */
+  group: string;
+  namespace: string;
+  name?: string;
+}
+
+/** Where the calls go, for messages about credentials and reachability. */
+export interface Connection {
+  server: string;
+  /** The kubeconfig file (or "in-cluster service account"). */
+  source: string;
+  context?: string;
+}
+
+function resourceName(call: ApiCall): string {
+  return call.group ? `${call.resource}.${call.group}` : call.resource;
+}
+
+/** A user-facing CtlError for a failed API call; anything unknown is passed through. */
+export function describeApiError(err: unknown, call: ApiCall, connection: Connection): unknown {
+  if (err instanceof CtlError) return err;
+  const what = `${call.verb} ${resourceName(call)}${call.name ? ` "${call.name}"` : ''}`;
+  const where = `in namespace "${call.namespace}"`;
+  if (err instanceof ForbiddenError) {
+    return new CtlError(
+      `forbidden: you may not ${what} ${where}. Missing RBAC permission: verb "${call.verb}" on resource "${call.resource}" in API group "${call.group}" (namespace ${call.namespace}).${
+        err.serverMessage ? `\nThe API server said: ${err.serverMessage}` : ''
+      }`,
+    );
+  }
+  if (err instanceof UnauthorizedError) {
+    const context = connection.context ? ` of context "${connection.context}"` : '';
+    return new CtlError(
+      `unauthorized: the API server at ${connection.server} refused the credentials${context} in ${connection.source}; log in again or check the kubeconfig`,
+    );
+  }
+  if (err instanceof NotFoundError && !isObjectNotFound(err)) {
+    // A 404 without the object's name: the resource type itself is unknown to the server.
+    return new CtlError(
+      `the API server at ${connection.server} does not serve ${resourceName(call)}: is the llmplan CRD installed? (kubectl apply --server-side -f crds/summarizerservice.yaml)`,
+    );
+  }
+  if (err instanceof ConflictError) {
+    return new CtlError(
+      `conflict: ${call.name ?? 'the object'} changed while llmplanctl was writing it; run the command again (${err.serverMessage || err.message})`,
+    );
+  }
+  if (err instanceof InvalidError) {
+    const causes = err.causes.map((c) => `\n  ${c.field ?? ''}: ${c.message ?? c.reason ?? ''}`);
+    return new CtlError(
+      `the API server refused to ${what}: ${err.serverMessage || err.message}${causes.join('')}`,
+    );
+  }
+  if (err instanceof ApiError) {
+    return new CtlError(`${what} ${where} failed: ${err.message}`);
+  }
+  if (err instanceof TransportError) {
+    const cause = err.cause instanceof Error ? err.cause.message : err.message;
+    return new CtlError(
+      `cannot reach the API server at ${connection.server} (from ${connection.source}): ${cause}`,
+    );
+  }
+  return err;
+}
+
+/** A 404 about one named object (the type exists), as opposed to an unknown resource type. */
+export function isObjectNotFound(err: NotFoundError): boolean {
+  return err.status.reason === 'NotFound' && Boolean(err.status.details?.name);
+}
