@@ -4,14 +4,25 @@
  * controller owner), the event → request mapping, and the reconciler.
  */
 import { LABELS, MANAGER } from '../api/labels.js';
+import { GROUP, KIND } from '../api/summarizerservice.js';
 import {
+  controllerRevisions,
+  INSTANCE_INDEX,
+  indexByInstance,
+  Remediator,
+  remediationActionsCounter,
+} from '../remediation/remediator.js';
+import {
+  builtin,
   CONTROLLER_OWNER_UID_INDEX,
   type Controller,
   enqueueRequestForObject,
+  enqueueRequestForOwner,
   type Informer,
   indexByControllerOwnerUid,
   type KubeObject,
   type Manager,
+  type Request,
   type ResourceDescriptor,
   watchSource,
 } from '../runtime/index.js';
@@ -42,44 +53,60 @@ function specChanged(oldObj: KubeObject | undefined, newObj: KubeObject): boolea
   );
 }
 
+const byInstanceLabel = (obj: KubeObject): Request[] => {
+  const instance = obj.metadata.labels?.[LABELS.instance];
+  return instance ? [{ namespace: obj.metadata.namespace ?? '', name: instance }] : [];
+};
+
 export function setupSummarizerController(manager: Manager, setup: ControllerSetup): Controller {
   // One informer per watched namespace (or one cluster-wide), per kind.
   const scopes: (string | undefined)[] =
     setup.namespaces.length > 0 ? [...setup.namespaces] : [undefined];
   const scopeOf = (namespace: string) => (setup.namespaces.length > 0 ? namespace : undefined);
-  const informers = (resource: ResourceDescriptor, childSelector: boolean) =>
+  // Children, and the pods/ReplicaSets of their Deployments, carry managed-by=llmplan-operator:
+  // the caches hold only those, never every object of a kind in the cluster.
+  const informers = (resource: ResourceDescriptor, selection: 'all' | 'owned' | 'instance') =>
     new Map(
       scopes.map((scope) => [
         scope,
         manager.informer(resource, {
           ...(scope ? { namespace: scope } : {}),
-          ...(childSelector
-            ? {
-                labelSelector: `${LABELS.managedBy}=${MANAGER}`,
-                indexers: { [CONTROLLER_OWNER_UID_INDEX]: indexByControllerOwnerUid },
-              }
+          ...(selection === 'all' ? {} : { labelSelector: `${LABELS.managedBy}=${MANAGER}` }),
+          ...(selection === 'owned'
+            ? { indexers: { [CONTROLLER_OWNER_UID_INDEX]: indexByControllerOwnerUid } }
             : {}),
+          ...(selection === 'instance' ? { indexers: { [INSTANCE_INDEX]: indexByInstance } } : {}),
         }),
       ]),
     );
-  const primaries = informers(summarizerServices, false);
-  const children = new Map(childResources.map((r) => [r, informers(r, true)]));
+  const primaries = informers(summarizerServices, 'all');
+  const children = new Map(childResources.map((r) => [r, informers(r, 'owned')]));
+  const observed = new Map<ResourceDescriptor, Map<string | undefined, Informer<KubeObject>>>([
+    [builtin.pods, informers(builtin.pods, 'instance')],
+    [builtin.replicaSets, informers(builtin.replicaSets, 'instance')],
+    [controllerRevisions, informers(controllerRevisions, 'owned')],
+  ]);
   const pick = (map: Map<string | undefined, Informer<KubeObject>>, namespace: string) => {
     const informer = map.get(scopeOf(namespace));
     if (!informer) throw new Error(`namespace ${namespace} is not watched`);
     return informer.store;
   };
 
+  const store = (resource: ResourceDescriptor, namespace: string) => {
+    const byScope = children.get(resource) ?? observed.get(resource);
+    if (!byScope) throw new Error(`${resource.kind} is not a watched kind`);
+    return pick(byScope, namespace);
+  };
+  const recorder = manager.eventRecorder('llmplan-operator');
+  const actions = remediationActionsCounter();
+  manager.metrics.registry.registerMetric(actions);
   const reconciler = new SummarizerServiceReconciler({
     client: manager.client,
     resources: (namespace) => pick(primaries, namespace),
-    children: (resource, namespace) => {
-      const byScope = children.get(resource);
-      if (!byScope) throw new Error(`${resource.kind} is not a watched child kind`);
-      return pick(byScope, namespace);
-    },
-    recorder: manager.eventRecorder('llmplan-operator'),
+    children: store,
+    recorder,
     prober: setup.prober,
+    remediator: new Remediator({ client: manager.client, recorder, store, actions }),
     inCluster: setup.inCluster,
     defaultImage: setup.defaultImage,
   });
@@ -91,7 +118,19 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
     reconciler,
     for: first,
     owns: [...children.values()].flatMap((byScope) => [...byScope.values()]),
-    watches: others.map((informer) => watchSource(informer, enqueueRequestForObject, specChanged)),
+    watches: [
+      ...others.map((informer) => watchSource(informer, enqueueRequestForObject, specChanged)),
+      // Pods and ReplicaSets belong to the Deployment, not to us: map them by instance label,
+      // so a CrashLoopBackOff reaches remediation at once.
+      ...[builtin.pods, builtin.replicaSets].flatMap((resource) =>
+        [...(observed.get(resource)?.values() ?? [])].map((informer) =>
+          watchSource(informer, byInstanceLabel),
+        ),
+      ),
+      ...[...(observed.get(controllerRevisions)?.values() ?? [])].map((informer) =>
+        watchSource(informer, enqueueRequestForOwner({ group: GROUP, kind: KIND })),
+      ),
+    ],
     forPredicate: specChanged,
     maxConcurrentReconciles: setup.workers,
   });

@@ -11,11 +11,14 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { ANNOTATIONS } from '../api/labels.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
 import { type SummarizerService, safeParseSummarizerService } from '../api/summarizerservice.js';
+import { overridesFrom } from '../remediation/overrides.js';
+import type { Plan, Remediator } from '../remediation/remediator.js';
 import {
   type ApiError,
   applyIfNeeded,
   CONTROLLER_OWNER_UID_INDEX,
   type EventRecorder,
+  isConflict,
   isForbidden,
   isInvalid,
   type KubeClient,
@@ -29,6 +32,14 @@ import {
   withDesiredHash,
 } from '../runtime/index.js';
 import type { BackendProber } from './backend.js';
+
+/** How often a resource waiting on a remediation clock is looked at again. */
+const REMEDIATION_POLL_MS = 5_000;
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 import {
   controllerOf,
   type DesiredObject,
@@ -49,6 +60,8 @@ export interface ReconcilerDeps {
   recorder: EventRecorder;
   /** undefined: no probing (BackendReachable stays Unknown). */
   prober?: BackendProber;
+  /** undefined: no remediation at all (the operator only converges on the spec). */
+  remediator?: Remediator;
   inCluster: boolean;
   defaultImage: string;
   now?: () => Date;
@@ -86,13 +99,51 @@ export class SummarizerServiceReconciler implements Reconciler {
       );
       return undefined;
     }
-    const cr = parsed.data;
+    let cr = parsed.data;
+    let resourceVersion = raw.metadata.resourceVersion;
     const conflicts: OwnershipConflict[] = [];
     const errors: string[] = [];
     let deployment: KubeObject | undefined;
+    const now = this.#now();
+
+    const backend: BackendProbe = this.#deps.prober
+      ? await this.#deps.prober.check(cr, this.#deps.inCluster)
+      : { state: 'unknown' };
+    const spec = desiredState(cr, { defaultImage: this.#deps.defaultImage });
+    const remediator = this.#deps.remediator;
+    // Paused: nothing changes, not even remediation's bookkeeping.
+    const plan =
+      !cr.spec.paused && remediator
+        ? remediator.plan(cr, spec.specRevision, backend, now)
+        : undefined;
+    if (plan && remediator) {
+      // Decide, commit the decision to status, then act on it (see remediator.ts).
+      const commit = await remediator.commit(raw, cr, plan, spec.specRevision, ctx);
+      if (!commit.ok) return { requeue: true };
+      if (commit.object) {
+        cr = { ...cr, status: commit.object.status };
+        resourceVersion = commit.object.metadata.resourceVersion;
+      }
+    }
 
     if (!cr.spec.paused) {
-      const desired = desiredState(cr, { defaultImage: this.#deps.defaultImage });
+      const overrides = plan ? overridesFrom(plan.decision.status.remediation, plan.revisions) : {};
+      const desired = plan
+        ? desiredState(cr, { defaultImage: this.#deps.defaultImage, overrides })
+        : spec;
+      if (plan && remediator) {
+        // Recorded before the Deployment serves it: every deployed template can be served again.
+        await remediator.syncRevisions(
+          cr,
+          {
+            revision: spec.specRevision,
+            podTemplate: spec.specPodTemplate,
+            configData: spec.specConfigData,
+          },
+          plan,
+          ctx,
+        );
+      }
       for (const object of desired.objects) {
         const outcome = await this.#ensure(cr, object, ctx);
         if (outcome.conflict) conflicts.push(outcome.conflict);
@@ -104,9 +155,6 @@ export class SummarizerServiceReconciler implements Reconciler {
       deployment = this.#cached(childResource('apps/v1', 'Deployment'), cr, cr.metadata.name);
     }
 
-    const backend: BackendProbe = this.#deps.prober
-      ? await this.#deps.prober.check(cr, this.#deps.inCluster)
-      : { state: 'unknown' };
     const status = computeStatus({
       cr,
       deployment:
@@ -116,15 +164,38 @@ export class SummarizerServiceReconciler implements Reconciler {
       backend,
       conflicts,
       reconcileError: errors.length > 0 ? errors.join('; ') : undefined,
-      now: this.#now(),
+      ...(plan
+        ? {
+            remediation: {
+              currentRevision: spec.specRevision,
+              ...withoutUndefined(plan.decision.status),
+            },
+            conditionOverrides: plan.decision.conditions,
+          }
+        : {}),
+      now,
     });
-    await this.#writeStatus(cr, status, ctx);
+    if (!(await this.#writeStatus(cr, status, resourceVersion, ctx))) return { requeue: true };
     if (errors.length > 0) {
       // Requeue with backoff: the API server refused something; the status says what.
       return { requeue: true };
     }
-    // BackendReachable is a poll: look again when the cached probe expires.
-    return this.#deps.prober ? { requeueAfterMs: this.#deps.prober.intervalMs } : undefined;
+    return { requeueAfterMs: this.#nextLookMs(plan) };
+  }
+
+  /**
+   * When to look again without an event: BackendReachable is a poll (the probe's interval);
+   * remediation waits on clocks (afterSeconds, cooldown, a scale-up's healthy period) that
+   * no watch event announces.
+   */
+  #nextLookMs(plan: Plan | undefined): number {
+    const probe = this.#deps.prober?.intervalMs ?? 600_000;
+    if (!plan) return probe;
+    const waiting =
+      plan.decision.held !== undefined ||
+      plan.decision.status.remediation?.scaleUp !== undefined ||
+      plan.verdict.kind === 'overloaded';
+    return waiting ? Math.min(probe, REMEDIATION_POLL_MS) : probe;
   }
 
   /** Applies one child if it differs, unless its name belongs to someone else. */
@@ -246,21 +317,35 @@ export class SummarizerServiceReconciler implements Reconciler {
     return this.#deps.children(resource, namespace).get(namespace, name);
   }
 
+  /**
+   * Writes status when it changed, conditioned on the resourceVersion it was computed from;
+   * false when the resource changed meanwhile (the caller requeues).
+   */
   async #writeStatus(
     cr: SummarizerService,
     status: SummarizerServiceStatus,
+    resourceVersion: string | undefined,
     ctx: ReconcileContext,
-  ): Promise<void> {
-    if (!statusNeedsUpdate(cr.status, status)) return;
-    await this.#deps.client.applyStatus(
-      summarizerServices,
-      {
-        apiVersion: cr.apiVersion,
-        kind: cr.kind,
-        metadata: { name: cr.metadata.name, namespace: cr.metadata.namespace },
-        status,
-      },
-      { force: true, signal: ctx.signal },
-    );
+  ): Promise<boolean> {
+    if (!statusNeedsUpdate(cr.status, status)) return true;
+    try {
+      await this.#deps.client.applyStatus(
+        summarizerServices,
+        {
+          apiVersion: cr.apiVersion,
+          kind: cr.kind,
+          metadata: { name: cr.metadata.name, namespace: cr.metadata.namespace, resourceVersion },
+          status,
+        },
+        { force: true, signal: ctx.signal },
+      );
+      return true;
+    } catch (error) {
+      if (isConflict(error)) {
+        ctx.logger.debug({ err: (error as Error).message }, "status write conflicted");
+        return false;
+      }
+      throw error;
+    }
   }
 }

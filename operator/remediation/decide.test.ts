@@ -17,6 +17,7 @@ function input(
 ): DecisionInput {
   return {
     specRevision: 'bbbb',
+    servedRevision: 'bbbb',
     knownRevisions: new Set(['aaaa', 'bbbb']),
     effectiveMemoryLimit: '1Gi',
     effectiveReplicas: 1,
@@ -58,8 +59,14 @@ describe('decide: rollback', () => {
   it('keeps the rollback, without acting again, while the spec still asks for the failed template', () => {
     const first = decide(input({ cr, verdict: crash }));
     const after = summarizerService({}, { ...first.status, currentRevision: 'bbbb' });
+    // The Deployment now serves the rollback target, and it is healthy.
     const again = decide(
-      input({ cr: after, verdict: healthy, now: new Date(now.getTime() + 600_000) }),
+      input({
+        cr: after,
+        verdict: healthy,
+        servedRevision: 'aaaa',
+        now: new Date(now.getTime() + 600_000),
+      }),
     );
     expect(again.action).toBeUndefined();
     expect(again.status.remediation?.rollback?.toRevision).toBe('aaaa');
@@ -266,6 +273,24 @@ describe('decide: emergency scale-up', () => {
 });
 
 describe('decide: health bookkeeping', () => {
+  it('judges the revision the Deployment serves, not a spec it has not rolled out yet', () => {
+    // The spec moved to bbbb; the Deployment still serves a complete, healthy aaaa.
+    const d = decide(
+      input({ cr: summarizerService({}, {}), verdict: healthy, servedRevision: 'aaaa' }),
+    );
+    expect(d.status.lastHealthyRevision).toBe('aaaa');
+    // A failure seen before the new template is served is not the new template's.
+    const f = decide(
+      input({
+        cr: summarizerService({}, { lastHealthyRevision: 'aaaa' }),
+        verdict: crash,
+        servedRevision: 'aaaa',
+      }),
+    );
+    expect(f.action).toBeUndefined();
+    expect(f.status.failedRevision).toBeUndefined();
+  });
+
   it('marks the spec revision healthy when its rollout completes', () => {
     const d = decide(
       input({ cr: summarizerService({}, { failedRevision: 'bbbb' }), verdict: healthy }),

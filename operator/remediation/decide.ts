@@ -29,6 +29,11 @@ export interface DecisionInput {
   verdict: Verdict;
   /** Hash of the spec's pod template (status.currentRevision). */
   specRevision: string;
+  /**
+   * The revision the Deployment serves now (its llmplan.io/revision annotation): the verdict
+   * is about this one. It lags the spec for a moment after every change.
+   */
+  servedRevision: string | undefined;
   /** Hashes of the revisions recorded as ControllerRevisions. */
   knownRevisions: ReadonlySet<string>;
   /** The memory limit the running template has (spec or bumped). */
@@ -138,11 +143,13 @@ export function decide(input: DecisionInput): Decision {
     history = [...history, entry].slice(-HISTORY_MAX_ITEMS);
   };
 
-  // 2. What the verdict says about the revision being served.
-  const servingSpec = !state.rollback;
-  if (verdict.kind === 'healthy' && servingSpec) {
-    lastHealthyRevision = specRevision;
-    if (failedRevision === specRevision) failedRevision = undefined;
+  // 2. What the verdict says about the revision being served. Right after a spec change the
+  // Deployment still serves the previous template: the verdict is about that one.
+  const served = input.servedRevision;
+  const servingSpec = !state.rollback && served === specRevision;
+  if (verdict.kind === 'healthy' && served !== undefined) {
+    lastHealthyRevision = served;
+    if (failedRevision === served) failedRevision = undefined;
   }
 
   // 3. The scale-up ends after cooldownSeconds of health (back to the spec, always allowed).

@@ -12,6 +12,7 @@
  * Losing the lease also stops everything, and `start()` then rejects: the process should exit
  * and be restarted rather than risk acting alongside the new leader.
  */
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
@@ -227,6 +228,8 @@ export class Manager {
   async #waitForCaches(stop: AbortSignal): Promise<void> {
     const timeoutMs = this.#opts.cacheSyncTimeoutMs ?? 120_000;
     const giveUp = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)]);
+    // One listener per informer is expected, not a leak.
+    setMaxListeners(this.#informers.size + 10, giveUp);
     const synced = await Promise.all(
       [...this.#informers.values()].map((i) => i.waitForSync(giveUp)),
     );
