@@ -28,8 +28,7 @@ import type { Session } from './connect.js';
 import { CtlError } from './errors.js';
 import { formatChanges } from './format.js';
 import { chooseRollbackTarget } from './rollback-target.js';
-import { mergePatch, type SpecChange, specChanges } from './spec-diff.js';
-import { tagOf } from './views.js';
+import { mergePatch, specChanges } from './spec-diff.js';
 
 export interface RollbackOptions {
   toRevision?: RevisionSelector;
@@ -47,25 +46,29 @@ export function rollbackSpec(
   return spec;
 }
 
-/** "image tag: v2 → v1", or the image's repository change, when the image changes. */
+/**
+ * The image lines of a rollback's output ("image tag: v3 → v1"), from the live spec and the
+ * spec written; an unset tag or repository is the operator's default.
+ */
 export function imageSummary(
-  changes: readonly SpecChange[],
-  fromImage: string | undefined,
-  toImage: string | undefined,
-): string | undefined {
-  const touchesImage = changes.some(
-    (c) => c.path === 'spec.image' || c.path.startsWith('spec.image.'),
-  );
-  if (!touchesImage && fromImage === toImage) return undefined;
-  const fromTag = tagOf(fromImage);
-  const toTag = tagOf(toImage);
-  if (fromTag !== undefined && toTag !== undefined && fromTag !== toTag) {
-    return `image tag: ${fromTag} → ${toTag}`;
+  liveSpec: Record<string, unknown>,
+  targetSpec: Record<string, unknown>,
+): string[] {
+  const field = (spec: Record<string, unknown>, key: 'tag' | 'repository'): string => {
+    const image = spec.image;
+    const value =
+      image !== null && typeof image === 'object'
+        ? (image as Record<string, unknown>)[key]
+        : undefined;
+    return typeof value === 'string' ? value : "<operator's default>";
+  };
+  const lines: string[] = [];
+  for (const key of ['repository', 'tag'] as const) {
+    const from = field(liveSpec, key);
+    const to = field(targetSpec, key);
+    if (from !== to) lines.push(`image ${key}: ${from} → ${to}`);
   }
-  const tag = changes.find((c) => c.path === 'spec.image.tag');
-  if (tag)
-    return `image tag: ${String(tag.from ?? '<default>')} → ${String(tag.to ?? '<default>')}`;
-  return fromImage !== toImage ? `image: ${fromImage ?? '?'} → ${toImage ?? '?'}` : undefined;
+  return lines;
 }
 
 export async function rollbackCommand(
@@ -93,9 +96,8 @@ export async function rollbackCommand(
     io.out(`${ref} already has the spec of ${targetLabel}; nothing to change\n`);
     return 0;
   }
-  const current = revisions.find((r) => r.hash === status.currentRevision);
-  const summary = imageSummary(changes, current?.image, target.image);
-  const details = `${summary ? `  ${summary}\n` : ''}Changes:\n${formatChanges(changes, '  ')}\n`;
+  const summary = imageSummary(liveSpec, desired).map((line) => `  ${line}\n`);
+  const details = `${summary.join('')}Changes:\n${formatChanges(changes, '  ')}\n`;
 
   if (options.dryRun) {
     io.out(`${ref} would be rolled back to ${targetLabel} (dry run, nothing written)\n${details}`);
