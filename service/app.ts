@@ -48,6 +48,7 @@ export const OPENAPI_PATH = '/openapi.json';
 /** Seconds a shed client is told to wait; summaries take seconds, so one is a fair first retry. */
 const SHED_RETRY_AFTER_SECONDS = 1;
 const JSON_TYPE = 'application/json; charset=utf-8';
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** What the app needs from LM Studio; LmStudioClient in production, anything in tests. */
 export interface LlmBackend {
@@ -180,23 +181,37 @@ export function createApp(deps: AppDeps): {
   const requestSchema = summaryRequestSchema(config.defaults);
   const openApiJson = JSON.stringify(openApiDocument(requestSchema, API_VERSION));
 
-  const send = (res: ServerResponse, status: number, body: string, contentType = JSON_TYPE) => {
-    if (state.draining) res.setHeader('Connection', 'close');
-    res.statusCode = status;
-    res.setHeader('Content-Type', contentType);
-    res.setHeader('Content-Length', Buffer.byteLength(body));
+  /** Every response goes out through here: one writeHead with a flat header list (Node's fast path). */
+  const send = (
+    res: ServerResponse,
+    ctx: RequestContext,
+    status: number,
+    body: string,
+    contentType = JSON_TYPE,
+    extraHeaders: Readonly<Record<string, string>> = NO_HEADERS,
+  ) => {
+    const headers = [
+      'Content-Type',
+      contentType,
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+      'X-Request-Id',
+      ctx.requestId,
+    ];
+    for (const name in extraHeaders) headers.push(name, extraHeaders[name] as string);
+    if (state.draining) headers.push('Connection', 'close');
+    res.writeHead(status, headers);
     res.end(body);
   };
 
-  const sendError = (res: ServerResponse, error: ApiError) => {
-    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  const sendError = (res: ServerResponse, ctx: RequestContext, error: ApiError) => {
     const body: ErrorResponse = {
       error: error.message,
       error_code: error.code,
       timestamp: new Date().toISOString(),
       details: error.details,
     };
-    send(res, error.status, JSON.stringify(body));
+    send(res, ctx, error.status, JSON.stringify(body), JSON_TYPE, error.headers);
   };
 
   // --- the summary API ---------------------------------------------------------
@@ -263,10 +278,10 @@ export function createApp(deps: AppDeps): {
       original_length: originalLength,
       compression_ratio: compressionRatio(summaryLength, originalLength),
     };
-    send(res, 200, JSON.stringify(body));
+    send(res, ctx, 200, JSON.stringify(body));
   };
 
-  const health: Handler = async (_req, res) => {
+  const health: Handler = async (_req, res, ctx) => {
     const backend = await llm.health();
     const body: HealthResponse = {
       status: backend.healthy ? 'healthy' : 'unhealthy',
@@ -274,26 +289,26 @@ export function createApp(deps: AppDeps): {
       timestamp: new Date().toISOString(),
       details: backend.healthy ? 'All systems operational' : backend.reason,
     };
-    send(res, backend.healthy ? 200 : 503, JSON.stringify(body));
+    send(res, ctx, backend.healthy ? 200 : 503, JSON.stringify(body));
   };
 
   // --- operations ----------------------------------------------------------------
-  const livez: Handler = (_req, res) => send(res, 200, '{"status":"alive"}');
+  const livez: Handler = (_req, res, ctx) => send(res, ctx, 200, '{"status":"alive"}');
 
   // Ready means "started and not shutting down". It deliberately ignores LM
   // Studio: an LM Studio outage must not empty the Service's endpoints (clients
   // would get connection errors instead of a 503 that says why), nor make a new
   // rollout look broken to the operator, which would roll it back for nothing.
-  const readyz: Handler = (_req, res) => {
+  const readyz: Handler = (_req, res, ctx) => {
     if (state.draining)
-      sendError(res, new ApiError(503, 'NOT_READY', 'The service is shutting down'));
-    else send(res, 200, '{"status":"ready"}');
+      sendError(res, ctx, new ApiError(503, 'NOT_READY', 'The service is shutting down'));
+    else send(res, ctx, 200, '{"status":"ready"}');
   };
 
-  const metricsText: Handler = async (_req, res) =>
-    send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+  const metricsText: Handler = async (_req, res, ctx) =>
+    send(res, ctx, 200, await metrics.registry.metrics(), metrics.registry.contentType);
 
-  const openApi: Handler = (_req, res) => send(res, 200, openApiJson);
+  const openApi: Handler = (_req, res, ctx) => send(res, ctx, 200, openApiJson);
 
   const routes = new Map<string, Route>();
   const route = (paths: string[], methods: Record<string, Handler>) => {
@@ -367,7 +382,7 @@ export function createApp(deps: AppDeps): {
       res.destroy();
       return;
     }
-    sendError(res, apiError);
+    sendError(res, ctx, apiError);
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -388,7 +403,6 @@ export function createApp(deps: AppDeps): {
       logFields: {},
     };
     ctx.logFields.request_id = ctx.requestId;
-    res.setHeader('X-Request-Id', ctx.requestId);
     // 'close' follows 'finish', and also fires alone when the client goes away.
     res.once('close', () => finish(req, res, ctx, started));
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   backoffMs,
+  Cancellation,
   CircuitBreaker,
   type CircuitState,
+  decodeChatResponse,
+  delay,
   isRetryable,
   parseRetryAfter,
 } from './lmstudio.js';
@@ -113,5 +116,62 @@ describe('retry policy', () => {
     expect(parseRetryAfter('soon')).toBeUndefined();
     const now = Date.parse('2025-01-01T00:00:00Z');
     expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:03 GMT', now)).toBe(3000);
+  });
+});
+
+describe('decodeChatResponse', () => {
+  it('reads the first choice and the answering model', () => {
+    expect(
+      decodeChatResponse(
+        {
+          model: 'm@q4',
+          choices: [{ message: { content: 'hi' } }, { message: { content: 'no' } }],
+        },
+        'req',
+      ),
+    ).toEqual({ content: 'hi', model: 'm@q4' });
+  });
+
+  it('falls back to the requested model and treats null content as empty', () => {
+    expect(decodeChatResponse({ choices: [{ message: { content: null } }] }, 'req')).toEqual({
+      content: '',
+      model: 'req',
+    });
+  });
+
+  it.each([
+    null,
+    'text',
+    {},
+    { choices: [] },
+    { choices: [null] },
+    { choices: [{}] },
+    { choices: [{ message: { content: 5 } }] },
+  ])('refuses %j', (json) => {
+    expect(decodeChatResponse(json, 'req')).toBeUndefined();
+  });
+});
+
+describe('Cancellation', () => {
+  it('children fire with their parent, and unlink cleanly', () => {
+    const parent = new Cancellation();
+    const a = parent.child();
+    const b = parent.child();
+    b.unlink();
+    parent.abort();
+    expect([a.cancellation.aborted, b.cancellation.aborted]).toEqual([true, false]);
+    a.unlink();
+    expect(parent.listenerCount('abort')).toBe(0);
+  });
+
+  it('delay resolves true after the time, false at once when cancelled', async () => {
+    expect(await delay(5)).toBe(true);
+    const cancellation = new Cancellation();
+    const started = performance.now();
+    const pending = delay(5000, cancellation);
+    cancellation.abort();
+    expect(await pending).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(cancellation.listenerCount('abort')).toBe(0);
   });
 });

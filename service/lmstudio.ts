@@ -315,6 +315,8 @@ type Attempt<T> =
 const NOT_RESPONDING = 'LMStudio service is not responding';
 const PROBE_TIMEOUT_CAP_MS = 5000;
 const ERROR_TEXT_LIMIT = 300;
+/** undici's own timers (about 1 s resolution) only back ours up. */
+const BACKSTOP_MS = 2000;
 
 export class LmStudioClient {
   readonly breaker: CircuitBreaker;
@@ -501,10 +503,9 @@ export class LmStudioClient {
   }
 
   /**
-   * The per-attempt timeout is undici's: LMSTUDIO_TIMEOUT until the response
-   * headers (a non-streaming completion sends them when the text is ready), and
-   * again at most between two body chunks. Cheaper than a timer and an
-   * AbortController per attempt, and it needs no cleanup.
+   * One attempt. Its timeout is a plain timer that cancels the attempt's own
+   * Cancellation (linked to the caller's): precise, unlike undici's ~1 s
+   * headers/body timers, which stay as a backstop.
    */
   async #exchange<T>(
     method: 'GET' | 'POST',
@@ -515,15 +516,24 @@ export class LmStudioClient {
     timeoutMs: number,
   ): Promise<Attempt<T>> {
     if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
+    const { cancellation: attempt, unlink } = cancellation?.child() ?? {
+      cancellation: new Cancellation(),
+      unlink: undefined,
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attempt.abort();
+    }, timeoutMs);
     try {
       const response = await this.#pool.request({
         method,
         path: this.#pathPrefix + path,
         headers: this.#headers,
         body,
-        signal: cancellation ?? null,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        signal: attempt,
+        headersTimeout: timeoutMs + BACKSTOP_MS,
+        bodyTimeout: timeoutMs + BACKSTOP_MS,
       });
       const text = await response.body.text();
       const status = response.statusCode;
@@ -561,7 +571,7 @@ export class LmStudioClient {
     } catch (error) {
       if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
       const code = (error as { code?: unknown }).code;
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
         return {
           ok: false,
           outcome: 'timeout',
@@ -573,6 +583,9 @@ export class LmStudioClient {
         outcome: 'network_error',
         message: `cannot reach LM Studio: ${describe(error)}`,
       };
+    } finally {
+      clearTimeout(timer);
+      unlink?.();
     }
   }
 }

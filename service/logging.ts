@@ -27,12 +27,23 @@ const LEVEL_LABELS: Readonly<Record<string, string>> = {
 
 export interface LoggerOptions {
   debug: boolean;
-  /** Where lines go; stdout (synchronous, so nothing is lost on exit) by default. */
+  /** Where lines go; stdout by default (see below). */
   destination?: LogDestination;
 }
 
+/**
+ * stdout, written synchronously but in batches: lines are gathered up to 4 KiB
+ * and written at the latest every 100 ms, which saves a write(2) per request
+ * under load. Nothing is lost on a normal exit, process.exit or a crash that
+ * reaches our handlers (main.ts flushes on 'exit'); only a SIGKILL can drop the
+ * last 100 ms.
+ */
+function batchedStdout(): LogDestination {
+  return pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 100 });
+}
+
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const destination = options.destination ?? batchedStdout();
   return pino(
     {
       level: options.debug ? 'debug' : 'info',

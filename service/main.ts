@@ -12,6 +12,7 @@ function readConfig(): ServiceConfig {
     return loadConfig(process.env);
   } catch (error) {
     const logger = createLogger({ debug: false });
+    process.on('exit', () => logger.flush());
     if (error instanceof ConfigError) {
       for (const problem of error.problems) {
         logger.fatal(
@@ -28,6 +29,8 @@ function readConfig(): ServiceConfig {
 
 const config = readConfig();
 const logger = createLogger({ debug: config.debug });
+// Batched lines reach stdout before any exit, process.exit included.
+process.on('exit', () => logger.flush());
 
 process.on('uncaughtException', (error) => {
   logger.fatal({ err: error }, 'uncaught exception; exiting');

@@ -39,9 +39,20 @@ describe('GET /api/v1/summary/health', () => {
   });
 
   it('probes GET /v1/models, caches the answer, shares one probe between callers, never chats', async () => {
-    await Promise.all(Array.from({ length: 10 }, () => health()));
+    const cached = await startStack({ lmstudio: { healthCacheMs: 5000 } });
+    try {
+      const get = () => fetch(`${cached.url}/api/v1/summary/health`).then((r) => r.status);
+      expect(await Promise.all(Array.from({ length: 10 }, get))).toEqual(Array(10).fill(200));
+      expect(await get()).toBe(200);
+      expect(cached.fake.stats.modelsCalls).toBe(1);
+      expect(cached.fake.stats.chatCalls).toBe(0);
+    } finally {
+      await cached.stop();
+    }
+  });
+
+  it('probes again once the cached answer is older than the cache time', async () => {
     await health();
-    expect(stack.fake.stats.modelsCalls).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 250));
     await health();
     expect(stack.fake.stats.modelsCalls).toBe(2);
