@@ -231,6 +231,9 @@ export class SummarizerServiceReconciler implements Reconciler {
     try {
       const result = await applyIfNeeded(this.#deps.client, resource, desired, live, {
         force: true,
+        // A hand edit that re-keyed a list element (a Service port renumbered) makes our
+        // apply Invalid; we own the child, so overwrite it (see apply.ts).
+        repairInvalid: true,
         signal: ctx.signal,
       });
       if (result.applied) {

@@ -7,10 +7,19 @@
  * would remove it; live still has it), so `withDesiredHash` stamps a hash of the whole desired
  * object into an annotation: any change of the desired state, removals included, changes the
  * annotation and therefore triggers an apply.
+ *
+ * Server-side apply never removes a list element another manager owns. When a hand edit
+ * re-keys an element of a map-list (`kubectl edit` of a Service port: the element keyed
+ * `port=8000` becomes `port=8080`, owned by kubectl), our apply merges its own element back
+ * beside the foreign one and the API server refuses the result (two ports named `http`):
+ * the child would stay drifted forever. `repairInvalid` handles exactly that: a JSON merge
+ * patch of the desired object (which replaces lists wholesale) guarded by the live
+ * resourceVersion, then the apply again.
  */
 import { createHash } from 'node:crypto';
 import type { KubeClient } from './client.js';
 import type { ApplyOptions } from './client-options.js';
+import { isInvalid } from './errors.js';
 import type { ApplyObject, KubeObject, ResourceDescriptor } from './resource.js';
 import { firstDifference, type SubsetOptions } from './subset.js';
 
@@ -49,6 +58,14 @@ export interface ApplyIfNeededOptions extends ApplyOptions {
   /** Apply to the status subresource (desired then holds `status`). */
   status?: boolean;
   compare?: SubsetOptions;
+  /**
+   * When the API server refuses the apply to an existing object as Invalid, overwrite the
+   * desired fields with a JSON merge patch (lists replaced wholesale, guarded by the live
+   * resourceVersion) and apply again; if the patch fails too, the apply's error is thrown.
+   * For controllers that own their objects outright (a hand edit must be put back).
+   * Not for status.
+   */
+  repairInvalid?: boolean;
 }
 
 export interface ApplyIfNeededResult<T extends KubeObject> {
@@ -58,6 +75,8 @@ export interface ApplyIfNeededResult<T extends KubeObject> {
   object: T;
   /** Where desired and live differed (for logs and events), when applied because of a difference. */
   difference?: string;
+  /** Set when the first apply was refused and a merge patch repaired the object: the refusal. */
+  repaired?: string;
 }
 
 export async function applyIfNeeded<T extends KubeObject>(
@@ -67,11 +86,38 @@ export async function applyIfNeeded<T extends KubeObject>(
   live: T | undefined,
   options: ApplyIfNeededOptions = {},
 ): Promise<ApplyIfNeededResult<T>> {
-  const { status, compare, ...applyOptions } = options;
+  const { status, compare, repairInvalid, ...applyOptions } = options;
   const difference = live === undefined ? '(absent)' : firstDifference(desired, live, compare);
   if (live !== undefined && difference === undefined) return { applied: false, object: live };
-  const object = status
-    ? await client.applyStatus<T>(resource, desired, applyOptions)
-    : await client.apply<T>(resource, desired, applyOptions);
-  return { applied: true, object, difference };
+  const apply = () =>
+    status
+      ? client.applyStatus<T>(resource, desired, applyOptions)
+      : client.apply<T>(resource, desired, applyOptions);
+  try {
+    return { applied: true, object: await apply(), difference };
+  } catch (error) {
+    if (!repairInvalid || status || live === undefined || !isInvalid(error)) throw error;
+    const { apiVersion: _apiVersion, kind: _kind, ...fields } = desired as Record<string, unknown>;
+    const metadata = (fields.metadata ?? {}) as Record<string, unknown>;
+    try {
+      await client.patch(
+        resource,
+        live.metadata.name ?? '',
+        live.metadata.namespace,
+        { ...fields, metadata: { ...metadata, resourceVersion: live.metadata.resourceVersion } },
+        {
+          type: 'merge',
+          fieldManager: applyOptions.fieldManager,
+          signal: applyOptions.signal,
+          timeoutMs: applyOptions.timeoutMs,
+        },
+      );
+    } catch (patchError) {
+      // Refused too: not a hand edit we can undo (an immutable field, a spec the server
+      // refuses), and the apply's own error says why. A conflict (live was stale) or a
+      // transport error is the caller's to retry.
+      throw isInvalid(patchError) ? error : patchError;
+    }
+    return { applied: true, object: await apply(), difference, repaired: error.serverMessage };
+  }
 }
