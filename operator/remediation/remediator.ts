@@ -195,6 +195,11 @@ export class Remediator {
       throw error;
     }
     const action = plan.decision.action;
+    if (action && process.env.LLMPLAN_FAULT === 'exit-after-remediation-commit') {
+      // Fault injection for the end-to-end test "killed right after deciding": the decision
+      // is in status, nothing has acted on it yet. Never set outside tests.
+      process.kill(process.pid, 'SIGKILL');
+    }
     if (action) {
       this.#deps.actions.inc({ action: action.action, reason: action.reason });
       ctx.logger.warn(

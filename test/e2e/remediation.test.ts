@@ -1,0 +1,374 @@
+/**
+ * Issue 5 end to end: the operator runs as a process (under deploy/'s RBAC) against the
+ * local control plane, whose fake nodes give each image tag its failure (see
+ * test/cluster/README.md), and the fake LM Studio plays the backend. Every scenario works
+ * in a namespace of its own.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { HistoryEntry, SummarizerServiceStatus } from '../../operator/api/status.js';
+import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
+import { FakeLmStudio } from '../fakes/lmstudio.js';
+import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
+
+const SCENARIOS = ['crash', 'pull', 'oom', 'backend', 'overload', 'bounds'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const kc = kubeConfig();
+const namespaces = {} as Record<Scenario, string>;
+const disposers: Array<() => Promise<void>> = [];
+let operator: OperatorProcess;
+let fake: FakeLmStudio;
+
+interface Observed {
+  spec: { image: { tag: string } };
+  status?: SummarizerServiceStatus;
+}
+
+beforeAll(async () => {
+  await installOperatorRbac();
+  fake = await FakeLmStudio.start();
+  for (const scenario of SCENARIOS) {
+    const ns = await createTestNamespace(kc, `e2e-${scenario}`);
+    namespaces[scenario] = ns.name;
+    disposers.push(ns.dispose);
+  }
+  operator = await startOperator({
+    namespaces: Object.values(namespaces),
+    env: { LLMPLAN_BACKEND_PROBE_SECONDS: '1' },
+  });
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await fake?.stop();
+  await Promise.all(disposers.map((d) => d()));
+});
+
+/** Applies a SummarizerService `llmplan` with the fake LM Studio as its backend. */
+async function apply(ns: string, spec: Record<string, unknown>): Promise<void> {
+  const object = {
+    apiVersion: 'llmplan.io/v1alpha1',
+    kind: 'SummarizerService',
+    metadata: { name: 'llmplan', namespace: ns },
+    spec: {
+      lmstudio: { externalName: '127.0.0.1', port: fake.port },
+      ...spec,
+    },
+  };
+  await kubectlOk(['apply', '--server-side', '--field-manager=e2e', '-f', '-'], {
+    input: JSON.stringify(object),
+  });
+}
+
+async function setTag(ns: string, tag: string): Promise<void> {
+  await kubectlOk([
+    'patch',
+    'sumsvc',
+    'llmplan',
+    '-n',
+    ns,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { image: { tag } } }),
+  ]);
+}
+
+async function observe(ns: string): Promise<Observed> {
+  return JSON.parse(
+    await kubectlOk(['get', 'sumsvc', 'llmplan', '-n', ns, '-o', 'json']),
+  ) as Observed;
+}
+
+async function deploymentOf(
+  ns: string,
+): Promise<{ image: string; memory?: string; replicas?: number }> {
+  const d = JSON.parse(
+    await kubectlOk(['get', 'deployment', 'llmplan', '-n', ns, '-o', 'json']),
+  ) as {
+    spec: {
+      replicas?: number;
+      template: {
+        spec: {
+          containers: Array<{ image: string; resources?: { limits?: { memory?: string } } }>;
+        };
+      };
+    };
+  };
+  const container = d.spec.template.spec.containers[0]!;
+  return {
+    image: container.image,
+    memory: container.resources?.limits?.memory,
+    replicas: d.spec.replicas,
+  };
+}
+
+const condition = (o: Observed, type: string) => o.status?.conditions?.find((c) => c.type === type);
+
+async function waitHealthy(ns: string, what: string, timeoutMs = 60_000): Promise<Observed> {
+  return eventually(
+    async () => {
+      const o = await observe(ns);
+      const current = o.status?.currentRevision;
+      return current &&
+        o.status?.lastHealthyRevision === current &&
+        condition(o, 'Ready')?.status === 'True'
+        ? o
+        : undefined;
+    },
+    { what, timeoutMs },
+  );
+}
+
+async function eventsFor(ns: string, reason: string): Promise<string[]> {
+  const list = JSON.parse(
+    await kubectlOk(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json']),
+  ) as { items: Array<{ reason?: string; note?: string; regarding?: { kind?: string } }> };
+  return list.items
+    .filter((e) => e.reason === reason && e.regarding?.kind === 'SummarizerService')
+    .map((e) => e.note ?? '');
+}
+
+const actions = (o: Observed, action?: string): HistoryEntry[] =>
+  (o.status?.history ?? []).filter((h) => !action || h.action === action);
+
+describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
+  for (const [scenario, badTag, signal] of [
+    ['crash', 'v2-crashloop', 'CrashLoopBackOff'],
+    ['pull', 'v2-imagepull', 'ImagePullBackOff'],
+  ] as const) {
+    it(`rolls a ${badTag} rollout back to the last healthy revision, never retries it, and rolls out the next spec`, async () => {
+      const ns = namespaces[scenario];
+      await apply(ns, {
+        image: { repository: 'registry.local/summarizer', tag: 'v1' },
+        remediation: { cooldownSeconds: 0 },
+      });
+      const v1 = await waitHealthy(ns, 'v1 healthy');
+      const v1Revision = v1.status?.currentRevision;
+
+      await setTag(ns, badTag);
+      const rolledBack = await eventually(
+        async () => {
+          const o = await observe(ns);
+          return o.status?.remediation?.rollback ? o : undefined;
+        },
+        { what: `a rollback of ${badTag}`, timeoutMs: 60_000 },
+      );
+      const failed = rolledBack.status?.currentRevision;
+      expect(failed).not.toBe(v1Revision);
+      expect(rolledBack.status?.failedRevision).toBe(failed);
+      expect(rolledBack.status?.lastHealthyRevision).toBe(v1Revision);
+      expect(rolledBack.spec.image.tag).toBe(badTag); // the spec is the user's: untouched
+      expect(actions(rolledBack, 'Rollback')).toEqual([
+        expect.objectContaining({ from: failed, to: v1Revision, revision: failed }),
+      ]);
+      expect(actions(rolledBack, 'Rollback')[0]?.reason).toMatch(
+        signal === 'ImagePullBackOff' ? /ImagePullBackOff|ErrImagePull/ : /CrashLoopBackOff/,
+      );
+      expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v1');
+      const degraded = await eventually(
+        async () => {
+          const c = condition(await observe(ns), 'Degraded');
+          return c?.reason === 'RolledBack' ? c : undefined;
+        },
+        { what: 'Degraded=RolledBack' },
+      );
+      expect(degraded.status).toBe('True');
+      expect(await eventsFor(ns, 'Rollback')).toHaveLength(1);
+
+      // Not retried: a while later the Deployment still serves v1 and nothing else happened.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const later = await observe(ns);
+      expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v1');
+      expect(actions(later)).toHaveLength(1);
+      expect(condition(later, 'Ready')?.status).toBe('True');
+
+      // A new spec is tried, and becomes the last healthy revision.
+      await setTag(ns, 'v3');
+      const v3 = await waitHealthy(ns, 'v3 healthy');
+      expect(v3.status?.currentRevision).not.toBe(v1Revision);
+      expect(v3.status?.remediation?.rollback).toBeUndefined();
+      expect(v3.status?.failedRevision).toBeUndefined();
+      expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v3');
+      expect(condition(v3, 'Degraded')?.status).toBe('False');
+    });
+  }
+
+  it('raises the memory limit of an OOMKilled rollout 1Gi → 1536Mi → 2Gi, then it is Ready, never beyond 2Gi', async () => {
+    const ns = namespaces.oom;
+    await apply(ns, {
+      image: { repository: 'registry.local/summarizer', tag: 'v1-oomkilled' },
+      resources: {
+        requests: { cpu: '100m', memory: '512Mi' },
+        limits: { cpu: '1', memory: '1Gi' },
+      },
+      remediation: { cooldownSeconds: 0, oomMemoryBump: { factor: 1.5, maxMemory: '2Gi' } },
+    });
+    const healthy = await waitHealthy(ns, 'Ready after memory bumps', 90_000);
+    expect(healthy.status?.remediation?.memoryBump?.memoryLimit).toBe('2Gi');
+    expect(actions(healthy, 'MemoryBump').map((h) => [h.from, h.to])).toEqual([
+      ['1Gi', '1536Mi'],
+      ['1536Mi', '2Gi'],
+    ]);
+    expect((await deploymentOf(ns)).memory).toBe('2Gi');
+    // Never beyond: stays at 2Gi, no third bump.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const later = await observe(ns);
+    expect(actions(later, 'MemoryBump')).toHaveLength(2);
+    expect((await deploymentOf(ns)).memory).toBe('2Gi');
+    expect(condition(later, 'Degraded')?.reason).toBe('MemoryBumped');
+    expect(
+      await operator.metricValue('llmplan_remediation_actions_total', {
+        action: 'MemoryBump',
+        reason: 'OOMKilled',
+      }),
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  it('does not roll back a not-ready rollout while LM Studio is down, and acts once it is back', async () => {
+    const ns = namespaces.backend;
+    await apply(ns, {
+      image: { repository: 'registry.local/summarizer', tag: 'v1' },
+      remediation: { cooldownSeconds: 0, progressDeadlineSeconds: 10 },
+    });
+    await waitHealthy(ns, 'v1 healthy');
+    await fake.down();
+    try {
+      await eventually(
+        async () => condition(await observe(ns), 'BackendReachable')?.status === 'False',
+        {
+          what: 'BackendReachable=False',
+        },
+      );
+      await setTag(ns, 'v2-notready');
+      // Past the progress deadline, with LM Studio down: the operator leaves it alone.
+      await eventually(
+        async () => {
+          const d = JSON.parse(
+            await kubectlOk(['get', 'deployment', 'llmplan', '-n', ns, '-o', 'json']),
+          ) as {
+            status?: { conditions?: Array<{ type: string; reason?: string }> };
+          };
+          return d.status?.conditions?.some(
+            (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+          );
+        },
+        { what: 'ProgressDeadlineExceeded', timeoutMs: 60_000 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      const held = await observe(ns);
+      expect(actions(held)).toHaveLength(0);
+      expect(held.status?.remediation?.rollback).toBeUndefined();
+      expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v2-notready');
+      const backend = condition(held, 'BackendReachable');
+      expect(backend?.status).toBe('False');
+      expect(backend?.message).toMatch(/LM Studio/);
+    } finally {
+      await fake.up();
+    }
+    // LM Studio is back: the backend is reachable again, and the rollout that still is not
+    // ready is now the build's fault: it is rolled back.
+    const recovered = await eventually(
+      async () => {
+        const o = await observe(ns);
+        return condition(o, 'BackendReachable')?.status === 'True' &&
+          o.status?.remediation?.rollback
+          ? o
+          : undefined;
+      },
+      { what: 'BackendReachable=True and a rollback', timeoutMs: 60_000 },
+    );
+    expect(actions(recovered, 'Rollback')[0]?.reason).toBe('ProgressDeadlineExceeded');
+    expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v1');
+  });
+
+  it('scales up a workload that does not keep up, and back after cooldownSeconds of health', async () => {
+    const ns = namespaces.overload;
+    await apply(ns, {
+      image: { repository: 'registry.local/summarizer', tag: 'v1' },
+      replicas: 2,
+      remediation: { cooldownSeconds: 5, scaleUp: { replicas: 4, afterSeconds: 2 } },
+    });
+    await waitHealthy(ns, 'v1 healthy with 2 replicas');
+    // Overload as Kubernetes sees it: a running, healthy-looking pod fails its readiness probe.
+    const pods = JSON.parse(await kubectlOk(['get', 'pods', '-n', ns, '-o', 'json'])) as {
+      items: Array<{ metadata: { name: string } }>;
+    };
+    const victim = pods.items[0]!.metadata.name;
+    const setReady = (status: 'True' | 'False') =>
+      kubectlOk([
+        'patch',
+        'pod',
+        victim,
+        '-n',
+        ns,
+        '--subresource=status',
+        '--type=strategic',
+        '-p',
+        JSON.stringify({
+          status: {
+            conditions: [{ type: 'Ready', status, lastTransitionTime: new Date().toISOString() }],
+          },
+        }),
+      ]);
+    await setReady('False');
+    const scaled = await eventually(
+      async () => {
+        const o = await observe(ns);
+        return o.status?.remediation?.scaleUp ? o : undefined;
+      },
+      { what: 'an emergency scale-up', timeoutMs: 45_000 },
+    );
+    expect(actions(scaled, 'ScaleUp')).toEqual([
+      expect.objectContaining({ from: '2', to: '4', reason: 'NotKeepingUp' }),
+    ]);
+    await eventually(async () => (await deploymentOf(ns)).replicas === 4, {
+      what: 'Deployment at 4 replicas',
+    });
+    expect(condition(await observe(ns), 'Degraded')?.reason).toBe('ScaledUp');
+
+    await setReady('True');
+    const back = await eventually(
+      async () => {
+        const o = await observe(ns);
+        return actions(o, 'ScaleUpReverted').length === 1 ? o : undefined;
+      },
+      { what: 'the scale-up reverted after 5 s of health', timeoutMs: 45_000 },
+    );
+    expect(back.status?.remediation?.scaleUp).toBeUndefined();
+    await eventually(async () => (await deploymentOf(ns)).replicas === 2, {
+      what: 'Deployment back at 2 replicas',
+    });
+  });
+
+  it('takes no more actions than maxActionsPerHour allows, however often rollouts fail', async () => {
+    const ns = namespaces.bounds;
+    await apply(ns, {
+      image: { repository: 'registry.local/summarizer', tag: 'v1' },
+      remediation: { cooldownSeconds: 0, maxActionsPerHour: 2 },
+    });
+    await waitHealthy(ns, 'v1 healthy');
+    for (const [i, tag] of ['v2-crashloop', 'v3-crashloop', 'v4-crashloop'].entries()) {
+      await setTag(ns, tag);
+      if (i < 2) {
+        await eventually(async () => actions(await observe(ns), 'Rollback').length === i + 1, {
+          what: `rollback number ${i + 1}`,
+          timeoutMs: 60_000,
+        });
+      }
+    }
+    // The third failure is held: reported, not acted on.
+    const held = await eventually(
+      async () => {
+        const o = await observe(ns);
+        const degraded = condition(o, 'Degraded');
+        return degraded?.reason === 'RolloutFailed' && /maxActionsPerHour 2/.test(degraded.message)
+          ? o
+          : undefined;
+      },
+      { what: 'the third failure held by maxActionsPerHour', timeoutMs: 60_000 },
+    );
+    expect(actions(held, 'Rollback')).toHaveLength(2);
+    expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v4-crashloop');
+    expect(await eventsFor(ns, 'Rollback')).toHaveLength(2);
+  });
+});
