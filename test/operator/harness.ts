@@ -138,6 +138,8 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
         options.identity ?? `test-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
       LLMPLAN_BIND_ADDRESS: '127.0.0.1:0',
       LLMPLAN_LOG_LEVEL: 'debug',
+      // A process warning (e.g. MaxListenersExceeded) then names where it came from.
+      NODE_OPTIONS: '--trace-warnings',
       ...options.env,
     },
   });
