@@ -45,9 +45,10 @@ if (useBuild) {
   let register;
   try {
     ({ register } = await import('tsx/esm/api'));
-  } catch {
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
     process.stderr.write(
-      `error: running llmplanctl from source needs tsx: run "npm ci" in ${root} (or "npm run build")\n`,
+      `error: running llmplanctl from source needs tsx: run "npm ci" in ${root} (or "npm run build"): ${err.message}\n`,
     );
     process.exit(1);
   }

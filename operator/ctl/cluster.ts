@@ -108,6 +108,26 @@ export async function listRevisions(session: Session, cr: SummarizerService): Pr
     .sort((a, b) => a.number - b.number);
 }
 
+/**
+ * listRevisions for `status`, which can do without revision numbers: when listing
+ * ControllerRevisions is forbidden, no list (undefined) and a warning saying what is missing.
+ */
+export async function listRevisionsIfAllowed(
+  session: Session,
+  cr: SummarizerService,
+): Promise<{ revisions?: Revision[]; warning?: string }> {
+  try {
+    return { revisions: await listRevisions(session, cr) };
+  } catch (err) {
+    if (err instanceof CtlError && isForbidden(err.cause)) {
+      return {
+        warning: `${err.message}\nRevision numbers and images are not shown.`,
+      };
+    }
+    throw err;
+  }
+}
+
 function isControlledBy(object: KubeObject, uid: string | undefined): boolean {
   const controller = object.metadata.ownerReferences?.find((ref) => ref.controller === true);
   // Without a uid to compare (never on a live object), the labels must do.

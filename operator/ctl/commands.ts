@@ -8,6 +8,7 @@ import {
   getSummarizerService,
   type LiveSummarizerService,
   listRevisions,
+  listRevisionsIfAllowed,
   patchSpec,
   servedRevision,
 } from './cluster.js';
@@ -43,10 +44,11 @@ export async function statusCommand(
   io: Io,
 ): Promise<number> {
   const live = await readLive(session, name, io);
-  const [revisions, served] = await Promise.all([
-    listRevisions(session, live.object),
+  const [{ revisions, warning }, served] = await Promise.all([
+    listRevisionsIfAllowed(session, live.object),
     servedRevision(session, live.object),
   ]);
+  if (warning) io.err(`warning: ${warning}\n`);
   const view = buildStatusView(live.object, revisions, served);
   if (output) print(io, view, output);
   else io.out(formatStatus(view, io.now()));

@@ -16,11 +16,10 @@ import {
 /** A failure to report to the user; exit code 1 unless stated. */
 export class CtlError extends Error {
   override name = 'CtlError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
+  readonly exitCode: number;
+  constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.exitCode = options.exitCode ?? 1;
   }
 }
 
@@ -47,51 +46,41 @@ function resourceName(call: ApiCall): string {
   return call.group ? `${call.resource}.${call.group}` : call.resource;
 }
 
-/** A user-facing CtlError for a failed API call; anything unknown is passed through. */
+/** A user-facing CtlError for a failed API call (the original as its cause); anything unknown is passed through. */
 export function describeApiError(err: unknown, call: ApiCall, connection: Connection): unknown {
   if (err instanceof CtlError) return err;
+  const message = messageFor(err, call, connection);
+  return message === undefined ? err : new CtlError(message, { cause: err });
+}
+
+function messageFor(err: unknown, call: ApiCall, connection: Connection): string | undefined {
   const what = `${call.verb} ${resourceName(call)}${call.name ? ` "${call.name}"` : ''}`;
   const where = `in namespace "${call.namespace}"`;
   if (err instanceof ForbiddenError) {
-    return new CtlError(
-      `forbidden: you may not ${what} ${where}. Missing RBAC permission: verb "${call.verb}" on resource "${call.resource}" in API group "${call.group}" (namespace ${call.namespace}).${
-        err.serverMessage ? `\nThe API server said: ${err.serverMessage}` : ''
-      }`,
-    );
+    const said = err.serverMessage ? `\nThe API server said: ${err.serverMessage}` : '';
+    return `forbidden: you may not ${what} ${where}. Missing RBAC permission: verb "${call.verb}" on resource "${call.resource}" in API group "${call.group}" (namespace ${call.namespace}).${said}`;
   }
   if (err instanceof UnauthorizedError) {
     const context = connection.context ? ` of context "${connection.context}"` : '';
-    return new CtlError(
-      `unauthorized: the API server at ${connection.server} refused the credentials${context} in ${connection.source}; log in again or check the kubeconfig`,
-    );
+    return `unauthorized: the API server at ${connection.server} refused the credentials${context} in ${connection.source}; log in again or check the kubeconfig`;
   }
   if (err instanceof NotFoundError && !isObjectNotFound(err)) {
     // A 404 without the object's name: the resource type itself is unknown to the server.
-    return new CtlError(
-      `the API server at ${connection.server} does not serve ${resourceName(call)}: is the llmplan CRD installed? (kubectl apply --server-side -f crds/summarizerservice.yaml)`,
-    );
+    return `the API server at ${connection.server} does not serve ${resourceName(call)}: is the llmplan CRD installed? (kubectl apply --server-side -f crds/summarizerservice.yaml)`;
   }
   if (err instanceof ConflictError) {
-    return new CtlError(
-      `conflict: ${call.name ?? 'the object'} changed while llmplanctl was writing it; run the command again (${err.serverMessage || err.message})`,
-    );
+    return `conflict: ${call.name ?? 'the object'} changed while llmplanctl was writing it; run the command again (${err.serverMessage || err.message})`;
   }
   if (err instanceof InvalidError) {
     const causes = err.causes.map((c) => `\n  ${c.field ?? ''}: ${c.message ?? c.reason ?? ''}`);
-    return new CtlError(
-      `the API server refused to ${what}: ${err.serverMessage || err.message}${causes.join('')}`,
-    );
+    return `the API server refused to ${what}: ${err.serverMessage || err.message}${causes.join('')}`;
   }
-  if (err instanceof ApiError) {
-    return new CtlError(`${what} ${where} failed: ${err.message}`);
-  }
+  if (err instanceof ApiError) return `${what} ${where} failed: ${err.message}`;
   if (err instanceof TransportError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
-    return new CtlError(
-      `cannot reach the API server at ${connection.server} (from ${connection.source}): ${cause}`,
-    );
+    return `cannot reach the API server at ${connection.server} (from ${connection.source}): ${cause}`;
   }
-  return err;
+  return undefined;
 }
 
 /** A 404 about one named object (the type exists), as opposed to an unknown resource type. */

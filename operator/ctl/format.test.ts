@@ -68,6 +68,7 @@ describe('formatRevision', () => {
   it('shows number and hash, or marks a pruned revision', () => {
     expect(formatRevision({ hash: 'aaaaa1', number: 1 })).toBe('1 (aaaaa1)');
     expect(formatRevision({ hash: 'aaaaa1' })).toBe('aaaaa1 (pruned)');
+    expect(formatRevision({ hash: 'aaaaa1' }, false)).toBe('aaaaa1');
     expect(formatRevision(undefined)).toBe('<none>');
   });
 });
@@ -81,6 +82,7 @@ const statusView: StatusView = {
   image: { repository: 'ghcr.io/acme/s', tag: 'v2', served: 'ghcr.io/acme/s:v1' },
   replicas: { desired: 3, current: 5, ready: 5 },
   endpoint: 'http://llmplan.prod.svc:8000',
+  revisionsListed: true,
   revisions: {
     current: { hash: 'bbbbb2', number: 2, image: 'ghcr.io/acme/s:v2' },
     lastHealthy: { hash: 'aaaaa1', number: 1, image: 'ghcr.io/acme/s:v1' },

@@ -62,10 +62,14 @@ export function age(time: string | undefined, now: Date): string {
   return Number.isNaN(at) ? NONE : humanDuration(now.getTime() - at);
 }
 
-/** "3 (a1b2c3d4e5)", or the bare hash when its ControllerRevision is gone (pruned). */
-export function formatRevision(ref: RevisionRef | undefined): string {
+/**
+ * "3 (a1b2c3d4e5)"; the hash alone when its ControllerRevision is gone (pruned) or, with
+ * `listed` false, when the revisions could not be read.
+ */
+export function formatRevision(ref: RevisionRef | undefined, listed = true): string {
   if (!ref) return NONE;
-  return ref.number !== undefined ? `${ref.number} (${ref.hash})` : `${ref.hash} (pruned)`;
+  if (ref.number !== undefined) return `${ref.number} (${ref.hash})`;
+  return listed ? `${ref.hash} (pruned)` : ref.hash;
 }
 
 function since(time: string, now: Date): string {
@@ -105,7 +109,11 @@ export function formatStatus(view: StatusView, now: Date): string {
   ];
   const revisionTable = renderTable(
     ['ROLE', 'REVISION', 'IMAGE'],
-    revisionRows.map(([label, ref]) => [label, formatRevision(ref), ref?.image ?? NONE]),
+    revisionRows.map(([label, ref]) => [
+      label,
+      formatRevision(ref, view.revisionsListed),
+      ref?.image ?? NONE,
+    ]),
     '  ',
   );
 
@@ -113,7 +121,7 @@ export function formatStatus(view: StatusView, now: Date): string {
   if (remediation.rollback) {
     const { to, from } = remediation.rollback;
     actions.push(
-      `  rollback      serving revision ${formatRevision(to)} instead of failed revision ${formatRevision(from)}, ${since(remediation.rollback.since, now)}`,
+      `  rollback      serving revision ${formatRevision(to, view.revisionsListed)} instead of failed revision ${formatRevision(from, view.revisionsListed)}, ${since(remediation.rollback.since, now)}`,
     );
   }
   if (remediation.memoryBump) {

@@ -52,6 +52,8 @@ export interface StatusView {
     ready?: number;
   };
   endpoint?: string;
+  /** False when the ControllerRevisions could not be listed (e.g. forbidden). */
+  revisionsListed: boolean;
   revisions: {
     current?: RevisionRef;
     lastHealthy?: RevisionRef;
@@ -85,11 +87,13 @@ export function revisionRef(
   return revision ? { hash, number: revision.number, image: revision.image } : { hash };
 }
 
+/** `revisions` undefined: they could not be listed (numbers and images unknown, not pruned). */
 export function buildStatusView(
   cr: SummarizerService,
-  revisions: readonly Revision[],
+  listed: readonly Revision[] | undefined,
   servedFromDeployment?: string,
 ): StatusView {
+  const revisions = listed ?? [];
   const status = cr.status ?? {};
   const spec = cr.spec;
   const current = revisionRef(status.currentRevision, revisions);
@@ -133,6 +137,7 @@ export function buildStatusView(
       ...(status.readyReplicas !== undefined ? { ready: status.readyReplicas } : {}),
     },
     ...(status.endpoint ? { endpoint: status.endpoint } : {}),
+    revisionsListed: listed !== undefined,
     revisions: {
       ...(current ? { current } : {}),
       ...optional('lastHealthy', revisionRef(status.lastHealthyRevision, revisions)),
