@@ -7,6 +7,7 @@ import {
   formatStatus,
   humanDuration,
   renderTable,
+  secondsOnly,
 } from './format.js';
 import type { HistoryView, StatusView } from './views.js';
 
@@ -42,6 +43,14 @@ describe('humanDuration', () => {
     expect(age('2026-01-03T00:55:00Z', now)).toBe('5m');
     expect(age(undefined, now)).toBe('<none>');
     expect(age('yesterday', now)).toBe('<none>');
+  });
+});
+
+describe('secondsOnly', () => {
+  it('drops fractional seconds', () => {
+    expect(secondsOnly('2026-01-01T01:00:00.000Z')).toBe('2026-01-01T01:00:00Z');
+    expect(secondsOnly('2026-01-01T01:00:00.5+02:00')).toBe('2026-01-01T01:00:00+02:00');
+    expect(secondsOnly('2026-01-01T01:00:00Z')).toBe('2026-01-01T01:00:00Z');
   });
 });
 
@@ -160,7 +169,7 @@ describe('formatHistory', () => {
         number: 1,
         hash: 'aaaaa1',
         name: 'llmplan-aaaaa1',
-        createdAt: '2026-01-01T01:00:00Z',
+        createdAt: '2026-01-01T01:00:00.000Z',
         image: 'ghcr.io/acme/s:v1',
         health: 'healthy',
         marks: ['last-healthy', 'served'],

@@ -189,7 +189,7 @@ export function formatHistory(view: HistoryView, now: Date): string {
           view.revisions.map((r) => [
             String(r.number),
             r.hash,
-            r.createdAt ?? NONE,
+            r.createdAt ? secondsOnly(r.createdAt) : NONE,
             age(r.createdAt, now),
             r.image ?? NONE,
             health(r),
@@ -223,6 +223,11 @@ function show(value: unknown): string {
 /** `spec.image.tag: v2 → v1`, one line per changed field. */
 export function formatChanges(changes: readonly SpecChange[], indent = '  '): string {
   return changes.map((c) => `${indent}${c.path}: ${show(c.from)} → ${show(c.to)}`).join('\n');
+}
+
+/** RFC 3339 without fractional seconds, as kubectl shows times. */
+export function secondsOnly(time: string): string {
+  return time.replace(/\.\d+(Z|[+-]\d\d:\d\d)$/, '$1');
 }
 
 function oneLine(text: string): string {

@@ -70,6 +70,10 @@ describe('chooseRollbackTarget', () => {
       '2: the requested revision',
     );
     expect(target('llmplan', [r1, r2], {}, { hash: 'aaaaa1' })).toBe('1: the requested revision');
+    const digits = revision(5, '1234567890');
+    expect(target('llmplan', [r1, digits], {}, { number: 1234567890 })).toBe(
+      '5: the requested revision',
+    );
   });
 
   it('refuses an unknown revision, listing the known ones', () => {

@@ -59,9 +59,11 @@ function requestedRevision(
   sorted: readonly Revision[],
   requested: RevisionSelector,
 ): RollbackChoice {
+  // A hash of digits only reads as a number: try it as a hash too.
   const revision =
     'number' in requested
-      ? sorted.find((r) => r.number === requested.number)
+      ? (sorted.find((r) => r.number === requested.number) ??
+        sorted.find((r) => r.hash === String(requested.number)))
       : sorted.find((r) => r.hash === requested.hash);
   const label = 'number' in requested ? String(requested.number) : requested.hash;
   if (!revision) {

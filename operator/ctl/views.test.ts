@@ -117,6 +117,14 @@ describe('buildStatusView', () => {
     expect(view.revisions.lastHealthy).toBeUndefined();
     expect(view.remediation).toEqual({});
   });
+
+  it('keeps the hashes when the revisions could not be listed', () => {
+    const view = buildStatusView(rolledBack, undefined);
+    expect(view.revisionsListed).toBe(false);
+    expect(view.revisions.current).toEqual({ hash: 'bbbbb2' });
+    expect(view.revisions.served).toEqual({ hash: 'aaaaa1' });
+    expect(view.image.tag).toBe('v2');
+  });
 });
 
 describe('buildHistoryView', () => {
