@@ -12,7 +12,9 @@
  *   {kind: 'always_fail', status?}        every chat completion and /v1/models answers `status` (500)
  *   {kind: 'model_missing'}               /v1/models lists other models; chat answers 404 like LM Studio
  * and down()/up(): stop listening (connections are refused) and listen again on the same port.
- * `latencyMs` in the options delays every answer (both endpoints) in every mode.
+ * Options: `models` (what /v1/models lists; default qwen/qwen3-4b), `latencyMs` (delays every
+ * answer, both endpoints, every mode), `reply` (the assistant's text), `answerModel` (the model
+ * named in answers), `fixedReply` (benchmarks: a constant answer, the request left unparsed).
  *
  * `stats` counts calls, so tests can assert "the LLM was not called", and records
  * the peak of concurrent chat completions; `chatRequests` keeps the last bodies.
