@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install bins test test-unit test-cluster lint typecheck service operator \
-        cluster-up cluster-down kind-up up down bench-service bench-operator
+.PHONY: help install bins up down test test-unit test-cluster lint typecheck service operator \
+        demo-service cluster-up cluster-down kind-up bench-service bench-operator
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -16,6 +16,12 @@ install: node_modules/.package-lock.json ## install npm dependencies (npm ci)
 
 bins: ## build (or reuse) the control-plane binaries
 	@test/cluster/build-bins.sh >/dev/null
+
+up: install bins ## local cluster + CRD + operator + examples/dev.yaml (the main job)
+	test/cluster/demo.sh up
+
+down: ## stop the operator and the local cluster
+	test/cluster/demo.sh down
 
 test: install bins ## lint, typecheck, unit and cluster tests (what CI runs)
 	npm run lint
@@ -34,8 +40,14 @@ lint: install ## biome check
 typecheck: install ## tsc --noEmit
 	npm run typecheck
 
-service: install ## the summarizer service on :8000
+service: install ## the summarizer service on :8000 (needs LM Studio; see demo-service)
 	npm run service
+
+demo-service: install ## the service against a local fake LM Studio, ready to curl
+	npm run demo:service
+
+operator: install ## the operator against the current KUBECONFIG
+	npm run operator
 
 cluster-up: install bins ## start the local control plane; kubeconfig in .cluster/kubeconfig
 	test/cluster/cluster.sh up
