@@ -84,6 +84,7 @@ describe('BackendProber against a fake LM Studio', () => {
 
   it('says unknown when the target cannot be resolved from here', async () => {
     const result = await new BackendProber().check(resource({ serviceName: 'lmstudio' }), false);
-    expect(result).toEqual({ state: 'unknown' });
+    expect(result.state).toBe('unknown');
+    expect((result as { reason: string }).reason).toContain('Service lmstudio cannot be resolved');
   });
 });

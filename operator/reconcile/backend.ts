@@ -73,7 +73,7 @@ export class BackendProber {
   async check(cr: SummarizerService, inCluster: boolean): Promise<BackendProbe> {
     const target = backendTarget(cr, inCluster);
     if ('unprobeable' in target) {
-      return { state: 'unknown' };
+      return { state: 'unknown', reason: target.unprobeable };
     }
     const answer = await this.#answer(target.url);
     if (!answer.ok) {

@@ -16,7 +16,8 @@ import { canonicalJson } from './hash.js';
 export type BackendProbe =
   | { state: 'reachable'; detail?: string }
   | { state: 'unreachable'; reason: string }
-  | { state: 'unknown' };
+  /** Not probed (yet), or not probeable from where the operator runs: `reason` says which. */
+  | { state: 'unknown'; reason?: string };
 
 /** Status fields owned by remediation; computeStatus only carries them over. */
 export type RemediationStatusFields = Pick<
@@ -280,7 +281,7 @@ function backendCondition(backend: BackendProbe): ConditionUpdate {
         ...base,
         status: 'Unknown',
         reason: Reason.NotProbed,
-        message: 'LM Studio has not been probed yet',
+        message: backend.reason ?? 'LM Studio has not been probed yet',
       };
   }
 }
