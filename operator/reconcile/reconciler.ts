@@ -345,7 +345,7 @@ export class SummarizerServiceReconciler implements Reconciler {
       return true;
     } catch (error) {
       if (isConflict(error)) {
-        ctx.logger.debug({ err: (error as Error).message }, "status write conflicted");
+        ctx.logger.debug({ err: (error as Error).message }, 'status write conflicted');
         return false;
       }
       throw error;
