@@ -97,7 +97,12 @@ down() {
 
 # kwokctl stops and starts the control plane as a whole: etcd keeps its data,
 # the API server comes back on the same port, watches in clients are cut.
+# The fake nodes are held through their node Leases by one kwok-controller
+# instance; the restarted one has a new identity and would wait for the old
+# Leases to expire (kwokctl gives kwok 5 x nodeLeaseDurationSeconds = 200 s)
+# before it runs pods again. Deleting them first lets it take the nodes at start.
 restart_control_plane() {
+  kubectl -n kube-node-lease delete lease --all --wait=false >/dev/null 2>&1 || true
   "$kwokctl" --name "$name" stop cluster >/dev/null
   sleep "${1:-2}"
   "$kwokctl" --name "$name" start cluster >/dev/null
