@@ -6,7 +6,7 @@
  *
  *   name      <cr name>-<template hash>          (the hash is the revision's identity and
  *   labels    standard + llmplan.io/template-hash  what status.*Revision fields hold)
- *   revision  1, 2, 3 … (a template that comes back gets the next number, as Deployments do)
+ *   revision  1, 2, 3 … in order of first deployment (a template that comes back keeps its number)
  *   data      {podTemplate, configData, spec, generation}: enough to serve the template
  *             again (rollback) and to write the spec back (`llmplanctl rollback`)
  *   annotations llmplan.io/health = healthy | failed, with the time and reason it was judged
