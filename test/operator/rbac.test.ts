@@ -1,0 +1,146 @@
+/**
+ * deploy/'s RBAC is least privilege, checked against the real authorizer with the operator's
+ * own identity (a token of the llmplan-operator ServiceAccount): what the operator needs is
+ * allowed, the rest is refused. That it is also *sufficient* is proven by every other file in
+ * test/operator/, which runs the operator under exactly this identity and finds no Forbidden
+ * in its logs.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { summarizerServices } from '../../operator/reconcile/resources.js';
+import {
+  builtin,
+  isForbidden,
+  KubeClient,
+  loadClusterAccess,
+} from '../../operator/runtime/index.js';
+import { createTestNamespace, kubeConfig } from '../cluster/kube.js';
+import { installOperatorRbac, OPERATOR_NAMESPACE, operatorKubeconfig } from './harness.js';
+import { adminClient, createSummarizerService, summarizerService } from './sumsvc.js';
+
+const kc = kubeConfig();
+let admin: KubeClient;
+let asOperator: KubeClient;
+let ns: { name: string; dispose: () => Promise<void> };
+
+beforeAll(async () => {
+  admin = adminClient();
+  await installOperatorRbac();
+  ns = await createTestNamespace(kc, 'op-rbac');
+  asOperator = new KubeClient(loadClusterAccess({ kubeconfig: await operatorKubeconfig() }), {
+    fieldManager: 'llmplan-operator',
+  });
+  await createSummarizerService(admin, summarizerService(ns.name, 'svc', {}));
+});
+
+afterAll(async () => {
+  await ns?.dispose();
+  await admin?.close();
+  await asOperator?.close();
+});
+
+async function refused(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+  } catch (error) {
+    if (isForbidden(error)) return error.serverMessage;
+    throw error;
+  }
+  throw new Error('the API server allowed it');
+}
+
+describe('the operator’s identity (deploy/ RBAC)', () => {
+  it('is allowed what the operator does', async () => {
+    // Read resources, write their status.
+    await asOperator.list(summarizerServices, { namespace: ns.name });
+    await asOperator.applyStatus(
+      summarizerServices,
+      {
+        apiVersion: 'llmplan.io/v1alpha1',
+        kind: 'SummarizerService',
+        metadata: { name: 'svc', namespace: ns.name },
+        status: { endpoint: 'http://svc' },
+      },
+      { force: true },
+    );
+    // Create (server-side apply) and delete a child; its Lease in its own namespace.
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'probe', namespace: ns.name },
+      data: { a: 'b' },
+    };
+    await asOperator.apply(builtin.configMaps, cm, { force: true });
+    await asOperator.delete(builtin.configMaps, 'probe', ns.name);
+    // Reading a Lease by name is allowed (listing them is not needed, nor granted).
+    expect(
+      await asOperator.find(builtin.leases, 'llmplan-rbac-probe', OPERATOR_NAMESPACE),
+    ).toBeUndefined();
+  });
+
+  it('is refused a spec update of a SummarizerService: it never edits the user’s spec', async () => {
+    const message = await refused(() =>
+      asOperator.patch(summarizerServices, 'svc', ns.name, { spec: { replicas: 5 } }),
+    );
+    expect(message).toMatch(/cannot patch resource "summarizerservices"/);
+    await refused(() => asOperator.delete(summarizerServices, 'svc', ns.name));
+    await refused(() =>
+      asOperator.patch(
+        summarizerServices,
+        'svc',
+        ns.name,
+        { spec: { replicas: 5 } },
+        {
+          subresource: 'scale',
+        },
+      ),
+    );
+  });
+
+  it('is refused what no reconcile needs: secrets, pods, RBAC, namespaces, Leases elsewhere', async () => {
+    // It references the API key Secret by name; it never reads it.
+    await refused(() => asOperator.list(builtin.secrets, { namespace: ns.name }));
+    await refused(() =>
+      asOperator.create(builtin.pods, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'x', namespace: ns.name },
+        spec: { containers: [{ name: 'x', image: 'x' }] },
+      }),
+    );
+    await refused(() =>
+      asOperator.create(builtin.roles, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'x', namespace: ns.name },
+        rules: [],
+      }),
+    );
+    await refused(() => asOperator.delete(builtin.namespaces, ns.name, undefined));
+    await refused(() =>
+      asOperator.create(builtin.leases, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'x', namespace: ns.name },
+        spec: {},
+      }),
+    );
+    await refused(() => asOperator.list(builtin.customResourceDefinitions));
+  });
+
+  it('deploy/rbac.yaml names every verb and resource: no wildcard', () => {
+    const text = readFileSync(path.resolve(import.meta.dirname, '../../deploy/rbac.yaml'), 'utf8');
+    const rules = parseAllDocuments(text)
+      .map((d) => d.toJS() as { kind?: string; rules?: Record<string, string[]>[] })
+      .filter((d) => d.kind === 'ClusterRole')
+      .flatMap((d) => d.rules ?? []);
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) {
+      for (const field of ['apiGroups', 'resources', 'verbs']) {
+        expect(rule[field], `${field} of ${JSON.stringify(rule)}`).not.toContain('*');
+      }
+    }
+  });
+});
