@@ -5,7 +5,8 @@
  *   stopped or scaled;
  * - else the local control plane named by LLMPLAN_CLUSTER_NAME (default `bench`, so a
  *   benchmark never shares the tests' `llmplan` cluster): reused when it answers, else
- *   started with test/cluster/cluster.sh and stopped at the end (unless kept).
+ *   started with test/cluster/cluster.sh and stopped at the end (unless kept); it gets
+ *   enough fake nodes and ClusterIPs for the largest size.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +31,31 @@ export interface BenchCluster {
 /** Enough kwok nodes (110 pods each) for `pods` pods, plus one spare. */
 export function fakeNodesFor(pods: number): number {
   return Math.max(2, Math.ceil(pods / 100) + 1);
+}
+
+/**
+ * kube-apiserver's default Service range, 10.0.0.0/24, holds 254 ClusterIPs; a thousand
+ * SummarizerServices need a thousand. A ServiceCIDR object (networking.k8s.io/v1) adds
+ * 10.1.0.0/20 to the local cluster at run time, as an administrator would widen a real one.
+ */
+async function widenServiceRange(kubectl: string, kubeconfig: string): Promise<void> {
+  const serviceCidr = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'ServiceCIDR',
+    metadata: { name: 'llmplan-bench' },
+    spec: { cidrs: ['10.1.0.0/20'] },
+  };
+  const child = run(kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-']);
+  child.child.stdin?.end(JSON.stringify(serviceCidr));
+  await child;
+  await run(kubectl, [
+    '--kubeconfig',
+    kubeconfig,
+    'wait',
+    '--for=condition=Ready',
+    'servicecidr/llmplan-bench',
+    '--timeout=30s',
+  ]);
 }
 
 export async function acquireCluster(options: {
@@ -70,6 +96,7 @@ export async function acquireCluster(options: {
     name === 'llmplan' ? '.cluster' : `.cluster-${name}`,
     'kubeconfig',
   );
+  await widenServiceRange(kubectl, kubeconfig);
   const stopAtEnd = !alreadyRunning && !options.keep;
   return {
     description: `local control plane "${name}" (${alreadyRunning ? 'reused, left running' : stopAtEnd ? 'started by this run, stopped at the end' : 'started by this run, kept'}), ${options.fakeNodes}+ kwok nodes, KUBECONFIG=${kubeconfig}`,

@@ -41,6 +41,8 @@ export interface BenchOptions {
   watch: 'all' | 'namespace';
   /** `dist`: compiled JavaScript, as the image runs it; `tsx`: the TypeScript sources through tsx. */
   runtime: 'dist' | 'tsx';
+  /** Extra operator environment (LLMPLAN_* options), for experiments. */
+  operatorEnv: Record<string, string>;
 }
 
 export interface OperatorUnderTest extends OperatorProcess {
@@ -142,6 +144,7 @@ export async function createContext(
           LLMPLAN_LOG_LEVEL: 'info',
           LLMPLAN_RESYNC_SECONDS: String(options.resyncSeconds),
           ...(options.workers ? { LLMPLAN_WORKERS: String(options.workers) } : {}),
+          ...options.operatorEnv,
           ...env,
         },
       });

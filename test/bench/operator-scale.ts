@@ -21,7 +21,8 @@ import { LABELS, MANAGER } from '../../operator/api/labels.js';
 import { safeParseSummarizerService } from '../../operator/api/summarizerservice.js';
 import { desiredState } from '../../operator/reconcile/desired.js';
 import { childResources, summarizerServices } from '../../operator/reconcile/resources.js';
-import { Informer, type KubeObject, sleep } from '../../operator/runtime/index.js';
+import { controllerRevisions } from '../../operator/remediation/remediator.js';
+import { builtin, Informer, type KubeObject, sleep } from '../../operator/runtime/index.js';
 import type {
   BenchContext,
   OperatorUnderTest,
@@ -71,6 +72,10 @@ export interface ScaleResult {
   childrenLatencyMs: Latencies;
   readyLatencyMs: Latencies;
   withoutAllChildren: number;
+  /** What the operator caches per object of each kind (JSON bytes; managedFields share). */
+  objectBytes: Record<string, { count: number; meanBytes: number; meanManagedFieldsBytes: number }>;
+  /** The operator's own log over the run: error and warning lines by message. */
+  operatorLog: { errors: Record<string, number>; warnings: Record<string, number> };
   notReady: number;
   /** From the first create to the end of settling. */
   converge: CounterDelta & {
@@ -287,6 +292,54 @@ async function settle(operator: OperatorUnderTest): Promise<boolean> {
   return false;
 }
 
+/** Sizes of the objects the operator's informers hold for these resources (one list per kind). */
+async function measureObjects(
+  ctx: BenchContext,
+  namespace: string,
+): Promise<ScaleResult['objectBytes']> {
+  const out: ScaleResult['objectBytes'] = {};
+  const kinds = [
+    summarizerServices,
+    ...childResources,
+    builtin.pods,
+    builtin.replicaSets,
+    controllerRevisions,
+  ];
+  for (const resource of kinds) {
+    const list = await ctx.client.list<KubeObject>(resource, { namespace });
+    if (list.items.length === 0) continue;
+    let bytes = 0;
+    let managed = 0;
+    for (const item of list.items) {
+      bytes += Buffer.byteLength(JSON.stringify(item));
+      managed += Buffer.byteLength(JSON.stringify(item.metadata.managedFields ?? []));
+    }
+    out[resource.kind] = {
+      count: list.items.length,
+      meanBytes: Math.round(bytes / list.items.length),
+      meanManagedFieldsBytes: Math.round(managed / list.items.length),
+    };
+  }
+  return out;
+}
+
+function logSummary(operator: OperatorUnderTest): ScaleResult['operatorLog'] {
+  const summary: ScaleResult['operatorLog'] = { errors: {}, warnings: {} };
+  for (const line of operator.logs) {
+    const bucket =
+      line.level === 'error' || line.level === 'fatal'
+        ? summary.errors
+        : line.level === 'warn'
+          ? summary.warnings
+          : undefined;
+    if (bucket) bucket[String(line.msg)] = (bucket[String(line.msg)] ?? 0) + 1;
+  }
+  for (const raw of operator.rawLines) {
+    summary.warnings[raw.slice(0, 120)] = (summary.warnings[raw.slice(0, 120)] ?? 0) + 1;
+  }
+  return summary;
+}
+
 const seconds = (ms: number) => round(ms / 1000, 2);
 
 async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
@@ -332,6 +385,7 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     const idleEnd = await scrape(operator.metricsUrl);
     const idleMs = performance.now() - idleStart;
     const memory = operator.memory();
+    const objectBytes = await measureObjects(ctx, namespace);
     const converge = counterDelta(baseline, convergeEnd);
     const result: ScaleResult = {
       size,
@@ -349,6 +403,8 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
       ),
       withoutAllChildren: expected - observer.complete,
       notReady: expected - observer.ready,
+      objectBytes,
+      operatorLog: logSummary(operator),
       converge: {
         ...converge,
         seconds: seconds(convergeMs),
@@ -395,6 +451,7 @@ function row(r: ScaleResult): Row {
     'mean reconcile ms': r.converge.meanReconcileMs,
     'mean API request ms': r.converge.meanRequestMs,
     'mean QPS-limiter wait ms': r.converge.meanRateLimiterWaitMs,
+    'reconcile errors conv/idle': `${r.converge.reconcileErrors}/${r.idle.reconcileErrors}`,
     'idle writes': r.idle.writes,
     'idle reconciles': r.idle.reconciles,
     'RSS start/peak/idle MiB': `${r.memoryMiB.start}/${r.memoryMiB.peak}/${r.memoryMiB.idle}`,

@@ -5,7 +5,8 @@
  *   npm run bench:operator -- [--scenario scale] [--sizes 100,1000] [--idle-seconds 60]
  *     [--resync-seconds 20] [--workers N] [--create-concurrency 16] [--replicas 1]
  *     [--phase-timeout-seconds 300] [--watch all|namespace] [--runtime dist|tsx]
- *     [--keep-cluster] [--out bench-results/operator.json]
+ *     [--operator-env LLMPLAN_X=Y]... [--keep-cluster] [--out bench-results/operator.json]
+ *     [--max-minutes 45]
  *
  * Scenarios (operator-context.ts: `Scenario`; add one by writing a module and listing it in
  * SCENARIOS):
@@ -74,6 +75,7 @@ function parseOptions(argv: string[]): {
       'keep-cluster': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-results/operator.json' },
       'max-minutes': { type: 'string', default: '45' },
+      'operator-env': { type: 'string', multiple: true, default: [] },
     },
   });
   const scenarios = values.scenario.split(',').filter((s) => s !== '');
@@ -102,6 +104,13 @@ function parseOptions(argv: string[]): {
       phaseTimeoutSeconds: positiveInt('phase-timeout-seconds', values['phase-timeout-seconds']),
       watch: values.watch,
       runtime: values.runtime,
+      operatorEnv: Object.fromEntries(
+        values['operator-env'].map((pair) => {
+          const at = pair.indexOf('=');
+          if (at <= 0) throw new Error(`--operator-env ${pair}: KEY=VALUE expected`);
+          return [pair.slice(0, at), pair.slice(at + 1)];
+        }),
+      ),
     },
   };
 }
