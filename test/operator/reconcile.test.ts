@@ -695,16 +695,15 @@ describe('a hand edit of a child is put back', () => {
   it('kubectl edit of the ConfigMap and the Service, and a deleted ServiceAccount', async () => {
     const cmName = `${name}-config`;
     const cm = await getChild(client, 'configMap', ns.name, cmName);
-    await kubectl([
-      '-n',
-      ns.name,
-      'patch',
-      'configmap',
-      cmName,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ data: { DEFAULT_LANGUAGE: 'english', DEBUG: 'true' } }),
-    ]);
+    // A real `kubectl edit`, with sed as the editor.
+    const edited = await kubectl(['-n', ns.name, 'edit', 'configmap', cmName], {
+      env: {
+        ...process.env,
+        KUBE_EDITOR: `sed -i -e 's/DEFAULT_LANGUAGE: korean/DEFAULT_LANGUAGE: english/' -e 's/DEBUG: "false"/DEBUG: "true"/'`,
+      },
+    });
+    expect(edited.code, edited.stderr).toBe(0);
+    expect(edited.stdout).toContain('edited');
     await kubectl([
       '-n',
       ns.name,
