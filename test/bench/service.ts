@@ -22,6 +22,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Client } from 'undici';
 import { ENV, SERVICE_ENV } from '../../service/env.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,6 +34,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LLM_LATENCY_MS = 300;
 const LONG_INPUT_CHARS = 50_000;
 const LONG_INPUT_RUNS = 5;
+const SEQUENTIAL_REQUESTS = 1000;
 /** What the zero-latency fake answers; a summary-sized text. */
 const FAKE_REPLY = '서울은 대한민국의 수도이자 최대 도시로, 한강이 가로지르며 약 천만 명이 산다.';
 
@@ -124,6 +126,33 @@ const median = (values: number[]) => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
+/** One request at a time over one keep-alive connection: the hop's own cost, without queueing. */
+async function sequential(url: string, count: number): Promise<{ p50: number; p99: number }> {
+  const target = new URL(url);
+  const client = new Client(target.origin, { keepAliveTimeout: 10_000 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i += 1) {
+      const started = performance.now();
+      const response = await client.request({
+        method: 'POST',
+        path: target.pathname,
+        headers: { 'content-type': 'application/json' },
+        body: requestBody,
+      });
+      await response.body.arrayBuffer();
+      if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
+      times.push(performance.now() - started);
+    }
+  } finally {
+    await client.close();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) =>
+    times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? Number.NaN;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
 function longText(length: number): string {
   const sentence =
     'The committee reviewed the annual budget and approved the new transit plan for the city. ';
@@ -180,6 +209,25 @@ async function main(): Promise<void> {
     serviceRuns.push(await load(serviceUrl, MEASURE_SECONDS));
     passthroughRuns.push(await load(passthroughUrl, MEASURE_SECONDS));
   }
+  process.stderr.write(
+    `  one connection: ${SEQUENTIAL_REQUESTS} sequential requests each, twice\n`,
+  );
+  const serviceSequential: Array<{ p50: number; p99: number }> = [];
+  const passthroughSequential: Array<{ p50: number; p99: number }> = [];
+  for (let round = 0; round < 2; round += 1) {
+    serviceSequential.push(await sequential(serviceUrl, SEQUENTIAL_REQUESTS));
+    passthroughSequential.push(await sequential(passthroughUrl, SEQUENTIAL_REQUESTS));
+  }
+  const oneConnection = {
+    service: {
+      p50: median(serviceSequential.map((r) => r.p50)),
+      p99: median(serviceSequential.map((r) => r.p99)),
+    },
+    passthrough: {
+      p50: median(passthroughSequential.map((r) => r.p50)),
+      p99: median(passthroughSequential.map((r) => r.p99)),
+    },
+  };
   await stop(service);
   await stop(passthrough);
   const summarizeRuns = (runs: LoadResult[]): LoadResult => ({
@@ -256,6 +304,7 @@ async function main(): Promise<void> {
     '',
     `throughput ratio a/b ${f(ratio, 3)}   target >= 0.7   ${targets.throughputRatio.met ? 'met' : 'NOT MET'}  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
     `p99 added latency    ${f(addedP99)} ms target < 5 ms  ${targets.p99AddedLatencyMs.met ? 'met' : 'NOT MET'}  (p50 added ${addedP50.toFixed(1)} ms)`,
+    `one connection       p50 ${oneConnection.service.p50.toFixed(2)} vs ${oneConnection.passthrough.p50.toFixed(2)} ms, p99 ${oneConnection.service.p99.toFixed(2)} vs ${oneConnection.passthrough.p99.toFixed(2)} ms (service vs passthrough, no queueing)`,
     `50,000-char summary  ${f(longMedian, 0)} ms median, ${longMax.toFixed(0)} ms max of ${LONG_INPUT_RUNS}; target < ${3 * LLM_LATENCY_MS} ms  ${targets.longInputMs.met ? 'met' : 'NOT MET'}`,
   ];
   console.log(`\n${rows.join('\n')}\n`);
@@ -289,6 +338,7 @@ async function main(): Promise<void> {
     throughputRatio: ratio,
     p99AddedLatencyMs: addedP99,
     p50AddedLatencyMs: addedP50,
+    oneConnection,
     longInput: { wallTimesMs: wallTimes, medianMs: longMedian, maxMs: longMax },
     targets,
   };
