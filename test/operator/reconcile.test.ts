@@ -115,7 +115,8 @@ describe('create', () => {
             apiKeySecretRef: { name: 'lmstudio-key', key: 'token' },
           },
           env: [{ name: 'EXTRA', value: 'yes' }],
-          podAnnotations: { 'example.com/team': 'nlp' },
+          // Copied by hand from an Argo CD-managed object: filtered out as well.
+          podAnnotations: { 'example.com/team': 'nlp', [ARGO_ANNOTATION]: 'copied' },
           podLabels: { team: 'nlp' },
         },
         {
