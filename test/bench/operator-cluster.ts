@@ -9,7 +9,7 @@
  *   enough fake nodes and ClusterIPs for the largest size.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -24,6 +24,8 @@ export interface BenchCluster {
   kubectl: string;
   /** True for the local control plane (fake nodes can be added). */
   local: boolean;
+  /** Control-plane process ids by component (local cluster only), to account for their CPU. */
+  processes(): Record<string, number>;
   /** Stops the cluster if this run started it and it is not to be kept. */
   release(): Promise<void>;
 }
@@ -58,6 +60,21 @@ async function widenServiceRange(kubectl: string, kubeconfig: string): Promise<v
   ]);
 }
 
+/** kwokctl records a pid file per component under its work directory. */
+function controlPlanePids(state: string, name: string): Record<string, number> {
+  const dir = path.join(state, 'kwok/clusters', name, 'pids');
+  const pids: Record<string, number> = {};
+  try {
+    for (const file of readdirSync(dir)) {
+      const pid = Number(readFileSync(path.join(dir, file), 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0) pids[file.replace(/\.pid$/, '')] = pid;
+    }
+  } catch {
+    // No pid files: CPU of the control plane is simply not reported.
+  }
+  return pids;
+}
+
 export async function acquireCluster(options: {
   fakeNodes: number;
   keep: boolean;
@@ -74,6 +91,7 @@ export async function acquireCluster(options: {
       kubeconfig: substituted,
       kubectl,
       local: false,
+      processes: () => ({}),
       release: async () => undefined,
     };
   }
@@ -103,6 +121,7 @@ export async function acquireCluster(options: {
     kubeconfig,
     kubectl,
     local: true,
+    processes: () => controlPlanePids(path.dirname(kubeconfig), name),
     release: async () => {
       if (stopAtEnd) await sh('down');
     },

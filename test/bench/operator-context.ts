@@ -41,6 +41,8 @@ export interface BenchOptions {
   watch: 'all' | 'namespace';
   /** `dist`: compiled JavaScript, as the image runs it; `tsx`: the TypeScript sources through tsx. */
   runtime: 'dist' | 'tsx';
+  /** Write a V8 CPU profile of each operator process to bench-results/profiles/. */
+  cpuProfile: boolean;
   /** Extra operator environment (LLMPLAN_* options), for experiments. */
   operatorEnv: Record<string, string>;
 }
@@ -116,7 +118,14 @@ export async function createContext(
   options: BenchOptions,
   log: (message: string) => void,
 ): Promise<BenchContext> {
-  const nodeArgs = options.runtime === 'dist' ? await buildOperator(log) : undefined;
+  const entry =
+    options.runtime === 'dist'
+      ? await buildOperator(log)
+      : ['--import', 'tsx', path.join(root, 'operator/main.ts')];
+  const profileArgs = options.cpuProfile
+    ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench-results/profiles')]
+    : [];
+  const nodeArgs = [...profileArgs, ...entry];
   const namespaceGone = async (name: string, deadline: number) => {
     while (Date.now() < deadline) {
       try {
@@ -139,7 +148,7 @@ export async function createContext(
       const operator = await startOperator({
         namespaces: options.watch === 'all' ? [] : namespaces,
         leaderElect: false, // Lease renewals would be writes in the idle window.
-        ...(nodeArgs ? { nodeArgs } : {}),
+        nodeArgs,
         env: {
           LLMPLAN_LOG_LEVEL: 'info',
           LLMPLAN_RESYNC_SECONDS: String(options.resyncSeconds),

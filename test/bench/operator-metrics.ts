@@ -4,6 +4,7 @@
  * Node's process metrics) and the kernel's view of its memory (/proc/<pid>/status).
  */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 export const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -111,7 +112,8 @@ export function countersFrom(text: string): OperatorCounters {
 }
 
 export async function scrape(metricsUrl: string): Promise<OperatorCounters> {
-  const response = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  // Generous: a busy operator answers late, and a late answer is still a measurement.
+  const response = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(120_000) });
   if (!response.ok) throw new Error(`GET ${metricsUrl}/metrics answered ${response.status}`);
   return countersFrom(await response.text());
 }
@@ -183,6 +185,109 @@ export function readMemory(pid: number): MemoryReading | undefined {
     return { rssBytes: kb('VmRSS') * 1024, peakRssBytes: kb('VmHWM') * 1024 };
   } catch {
     return undefined; // not Linux, or the process is gone
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat; undefined if unknown. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine (all cores), from /proc/stat. */
+export function machineCpuSeconds(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0); // idle + iowait
+    return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** CPU used by each named process and by the machine over an interval. */
+export class CpuWatch {
+  readonly #pids: Record<string, number>;
+  readonly #start: Record<string, number | undefined>;
+  readonly #machineStart = machineCpuSeconds();
+
+  constructor(pids: Record<string, number>) {
+    this.#pids = pids;
+    this.#start = Object.fromEntries(
+      Object.entries(pids).map(([n, pid]) => [n, processCpuSeconds(pid)]),
+    );
+  }
+
+  /** CPU seconds per process since construction, and the machine's busy share (0–1 of all cores). */
+  read(): { processes: Record<string, number>; machineBusyShare: number | null } {
+    const processes: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.#pids)) {
+      const now = processCpuSeconds(pid);
+      const start = this.#start[name];
+      if (now !== undefined && start !== undefined) processes[name] = round(now - start, 1);
+    }
+    const end = machineCpuSeconds();
+    const start = this.#machineStart;
+    const machineBusyShare =
+      end && start && end.total > start.total
+        ? round((end.busy - start.busy) / (end.total - start.total), 2)
+        : null;
+    return { processes, machineBusyShare };
+  }
+}
+
+/**
+ * Polls the operator's /healthz as a kubelet would (every 500 ms), recording how long each
+ * answer took: a long answer means the event loop was blocked, and a kubelet with the default
+ * 1 s probe timeout would have counted a failure.
+ */
+export class HealthProbe {
+  readonly #samples: { at: number; ms: number }[] = [];
+  #running = true;
+  readonly #done: Promise<void>;
+
+  constructor(healthUrl: string) {
+    this.#done = (async () => {
+      while (this.#running) {
+        const start = performance.now();
+        try {
+          const response = await fetch(`${healthUrl}/healthz`, {
+            signal: AbortSignal.timeout(120_000),
+          });
+          await response.arrayBuffer();
+        } catch {
+          // Counted by its duration like any other answer.
+        }
+        this.#samples.push({ at: start, ms: performance.now() - start });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+  }
+
+  /** Longest answer and answers over 1 s, for probes started in [from, to). */
+  between(from: number, to: number): { probes: number; maxMs: number; over1s: number } {
+    const inWindow = this.#samples.filter((s) => s.at >= from && s.at < to);
+    return {
+      probes: inWindow.length,
+      maxMs: round(Math.max(0, ...inWindow.map((s) => s.ms)), 0),
+      over1s: inWindow.filter((s) => s.ms > 1000).length,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#done;
   }
 }
 

@@ -32,7 +32,9 @@ import type {
 } from './operator-context.js';
 import {
   type CounterDelta,
+  CpuWatch,
   counterDelta,
+  HealthProbe,
   MiB,
   type OperatorCounters,
   round,
@@ -51,6 +53,9 @@ const TARGETS = {
 /** The operator is "quiet" after this long without a write and with an empty queue. */
 const QUIET_MS = 5000;
 const SETTLE_LIMIT_MS = 60_000;
+
+type CpuReading = ReturnType<CpuWatch['read']>;
+type HealthWindow = ReturnType<HealthProbe['between']>;
 
 interface Latencies {
   count: number;
@@ -74,6 +79,13 @@ export interface ScaleResult {
   withoutAllChildren: number;
   /** What the operator caches per object of each kind (JSON bytes; managedFields share). */
   objectBytes: Record<string, { count: number; meanBytes: number; meanManagedFieldsBytes: number }>;
+  /**
+   * CPU seconds per process (operator, benchmark, control plane) and the machine's busy share
+   * (0–1 of all cores, every process on the machine included) per phase.
+   */
+  cpu: { converge: CpuReading; idle: CpuReading };
+  /** /healthz answer times seen by a kubelet-like poller: event-loop stalls of the operator. */
+  healthz: { converge: HealthWindow; idle: HealthWindow };
   /** The operator's own log over the run: error and warning lines by message. */
   operatorLog: { errors: Record<string, number>; warnings: Record<string, number> };
   notReady: number;
@@ -284,7 +296,8 @@ async function settle(operator: OperatorUnderTest): Promise<boolean> {
   let quietSince = performance.now();
   while (performance.now() < deadline) {
     await sleep(1000);
-    const now = await scrape(operator.metricsUrl);
+    const now = await scrape(operator.metricsUrl).catch(() => undefined);
+    if (!now) continue;
     if (counterDelta(last, now).writes > 0 || now.queueDepth > 0) quietSince = performance.now();
     last = now;
     if (performance.now() - quietSince >= QUIET_MS) return true;
@@ -349,6 +362,7 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
   const observer = new Observer(ctx, namespace);
   await observer.start();
   const operator = await ctx.startOperator([namespace]);
+  let health: HealthProbe | undefined;
   try {
     const startRss =
       operator.memory()?.rssBytes ?? (await scrape(operator.metricsUrl)).residentBytes;
@@ -358,6 +372,9 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     ctx.log(
       `size ${size}: creating ${size} SummarizerServices in ${namespace} (${options.createConcurrency} at a time)`,
     );
+    const cpuPids = { operator: operator.pid, benchmark: process.pid, ...ctx.cluster.processes() };
+    const convergeCpu = new CpuWatch(cpuPids);
+    health = new HealthProbe(operator.healthUrl);
     const t0 = performance.now();
     const created = await createAll(ctx, observer, namespace, size);
     const createSeconds = seconds(performance.now() - t0);
@@ -380,10 +397,15 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     const peakAfterConverge = operator.memory()?.peakRssBytes ?? convergeEnd.residentBytes;
 
     ctx.log(`size ${size}: idle for ${options.idleSeconds} s`);
+    const convergeCpuReading = convergeCpu.read();
+    const idleCpu = new CpuWatch(cpuPids);
     const idleStart = performance.now();
     await sleep(options.idleSeconds * 1000);
     const idleEnd = await scrape(operator.metricsUrl);
     const idleMs = performance.now() - idleStart;
+    const idleCpuReading = idleCpu.read();
+    const idleEndAt = performance.now();
+    await health.stop();
     const memory = operator.memory();
     const objectBytes = await measureObjects(ctx, namespace);
     const converge = counterDelta(baseline, convergeEnd);
@@ -404,6 +426,11 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
       withoutAllChildren: expected - observer.complete,
       notReady: expected - observer.ready,
       objectBytes,
+      cpu: { converge: convergeCpuReading, idle: idleCpuReading },
+      healthz: {
+        converge: health.between(t0, idleStart),
+        idle: health.between(idleStart, idleEndAt),
+      },
       operatorLog: logSummary(operator),
       converge: {
         ...converge,
@@ -424,6 +451,7 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     };
     return result;
   } finally {
+    await health?.stop();
     await operator.stop();
     await observer.stop();
     ctx.saveLogs(`operator-scale-${size}`, operator);
@@ -435,6 +463,20 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     }
   }
 }
+
+function cpuOf(reading: CpuReading, ...names: string[]): string {
+  const values = names.map((n) => reading.processes[n]);
+  return values.some((v) => v === undefined)
+    ? 'n/a'
+    : String(
+        round(
+          values.reduce<number>((a, v) => a + (v ?? 0), 0),
+          1,
+        ),
+      );
+}
+
+const percent = (share: number | null) => (share === null ? 'n/a' : `${Math.round(share * 100)}%`);
 
 function row(r: ScaleResult): Row {
   const orDash = (v: number | null) => (v === null ? 'timeout' : v);
@@ -455,7 +497,10 @@ function row(r: ScaleResult): Row {
     'idle writes': r.idle.writes,
     'idle reconciles': r.idle.reconciles,
     'RSS start/peak/idle MiB': `${r.memoryMiB.start}/${r.memoryMiB.peak}/${r.memoryMiB.idle}`,
-    'CPU s conv/idle': `${r.converge.cpuSeconds}/${r.idle.cpuSeconds}`,
+    'max /healthz ms conv/idle': `${r.healthz.converge.maxMs}/${r.healthz.idle.maxMs}`,
+    'operator CPU s conv/idle': `${r.converge.cpuSeconds}/${r.idle.cpuSeconds}`,
+    'apiserver+etcd CPU s conv': cpuOf(r.cpu.converge, 'kube-apiserver', 'etcd'),
+    'machine busy conv/idle': `${percent(r.cpu.converge.machineBusyShare)}/${percent(r.cpu.idle.machineBusyShare)}`,
     load1: `${r.loadAverage.before[0]}→${r.loadAverage.after[0]}`,
   };
 }

@@ -6,7 +6,7 @@
  *     [--resync-seconds 20] [--workers N] [--create-concurrency 16] [--replicas 1]
  *     [--phase-timeout-seconds 300] [--watch all|namespace] [--runtime dist|tsx]
  *     [--operator-env LLMPLAN_X=Y]... [--keep-cluster] [--out bench-results/operator.json]
- *     [--max-minutes 45]
+ *     [--max-minutes 45] [--cpu-profile]
  *
  * Scenarios (operator-context.ts: `Scenario`; add one by writing a module and listing it in
  * SCENARIOS):
@@ -73,6 +73,7 @@ function parseOptions(argv: string[]): {
       watch: { type: 'string', default: 'all' },
       runtime: { type: 'string', default: 'dist' },
       'keep-cluster': { type: 'boolean', default: false },
+      'cpu-profile': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-results/operator.json' },
       'max-minutes': { type: 'string', default: '45' },
       'operator-env': { type: 'string', multiple: true, default: [] },
@@ -104,6 +105,7 @@ function parseOptions(argv: string[]): {
       phaseTimeoutSeconds: positiveInt('phase-timeout-seconds', values['phase-timeout-seconds']),
       watch: values.watch,
       runtime: values.runtime,
+      cpuProfile: values['cpu-profile'],
       operatorEnv: Object.fromEntries(
         values['operator-env'].map((pair) => {
           const at = pair.indexOf('=');
