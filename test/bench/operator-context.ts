@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -43,6 +43,8 @@ export interface BenchOptions {
   runtime: 'dist' | 'tsx';
   /** Write a V8 CPU profile of each operator process to bench-results/profiles/. */
   cpuProfile: boolean;
+  /** Write a V8 heap snapshot of the operator at the end of each idle window (bench-results/profiles/). */
+  heapSnapshot: boolean;
   /** Extra operator environment (LLMPLAN_* options), for experiments. */
   operatorEnv: Record<string, string>;
 }
@@ -50,6 +52,8 @@ export interface BenchOptions {
 export interface OperatorUnderTest extends OperatorProcess {
   pid: number;
   memory(): MemoryReading | undefined;
+  /** With options.heapSnapshot: asks for a heap snapshot and waits until it is written. */
+  heapSnapshot(): Promise<string | undefined>;
 }
 
 /** A table row: column → cell. */
@@ -122,9 +126,14 @@ export async function createContext(
     options.runtime === 'dist'
       ? await buildOperator(log)
       : ['--import', 'tsx', path.join(root, 'operator/main.ts')];
-  const profileArgs = options.cpuProfile
-    ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench-results/profiles')]
-    : [];
+  const profileDir = path.join(root, 'bench-results/profiles');
+  if (options.cpuProfile || options.heapSnapshot) mkdirSync(profileDir, { recursive: true });
+  const profileArgs = [
+    ...(options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    ...(options.heapSnapshot
+      ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`]
+      : []),
+  ];
   const nodeArgs = [...profileArgs, ...entry];
   const namespaceGone = async (name: string, deadline: number) => {
     while (Date.now() < deadline) {
@@ -159,7 +168,28 @@ export async function createContext(
       });
       const pid = operator.child.pid;
       if (pid === undefined) throw new Error('the operator process has no pid');
-      return { ...operator, pid, memory: () => readMemory(pid) };
+      return {
+        ...operator,
+        pid,
+        memory: () => readMemory(pid),
+        heapSnapshot: async () => {
+          if (!options.heapSnapshot) return undefined;
+          const before = new Set(existsSync(profileDir) ? readdirSync(profileDir) : []);
+          process.kill(pid, 'SIGUSR2');
+          // The snapshot is written synchronously by the operator; /healthz answers again after.
+          for (let i = 0; i < 600; i++) {
+            await sleep(1000);
+            const written = readdirSync(profileDir).find(
+              (f) => f.endsWith('.heapsnapshot') && !before.has(f),
+            );
+            if (written && (await fetch(`${operator.healthUrl}/healthz`).catch(() => undefined))) {
+              log(`heap snapshot: ${path.relative(root, path.join(profileDir, written))}`);
+              return written;
+            }
+          }
+          return undefined;
+        },
+      };
     },
     saveLogs(name, operator) {
       const file = path.join(root, 'bench-results', `${name}.log`);

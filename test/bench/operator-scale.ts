@@ -15,8 +15,10 @@
  * Expected children come from the operator's own pure `desiredState` applied to the object
  * the API server returned (CRD defaults included), so the benchmark follows the reconciler.
  */
+import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { LABELS, MANAGER } from '../../operator/api/labels.js';
 import { safeParseSummarizerService } from '../../operator/api/summarizerservice.js';
 import { desiredState } from '../../operator/reconcile/desired.js';
@@ -40,6 +42,8 @@ import {
   round,
   scrape,
 } from './operator-metrics.js';
+
+const run = promisify(execFile);
 
 /** Issue 4's targets. */
 const TARGETS = {
@@ -78,7 +82,10 @@ export interface ScaleResult {
   readyLatencyMs: Latencies;
   withoutAllChildren: number;
   /** What the operator caches per object of each kind (JSON bytes; managedFields share). */
-  objectBytes: Record<string, { count: number; meanBytes: number; meanManagedFieldsBytes: number }>;
+  objectBytes: Record<
+    string,
+    { count: number; meanBytes: number; meanManagedFieldsBytes: number; meanHeapBytes: number }
+  >;
   /**
    * CPU seconds per process (operator, benchmark, control plane) and the machine's busy share
    * (0–1 of all cores, every process on the machine included) per phase.
@@ -305,12 +312,38 @@ async function settle(operator: OperatorUnderTest): Promise<boolean> {
   return false;
 }
 
+/**
+ * Heap bytes per parsed object, measured in a fresh Node process (nothing else allocating):
+ * each kind's items are parsed and kept, between two full collections.
+ */
+const HEAP_PROBE = `
+const fs = require('node:fs');
+const lists = JSON.parse(fs.readFileSync(0, 'utf8'));
+const kept = [];
+const out = {};
+for (const [kind, text] of Object.entries(lists)) {
+  gc(); gc();
+  const before = process.memoryUsage().heapUsed;
+  kept.push(JSON.parse(text));
+  gc(); gc();
+  out[kind] = process.memoryUsage().heapUsed - before;
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+async function heapBytesOf(lists: Record<string, string>): Promise<Record<string, number>> {
+  const child = run(process.execPath, ['--expose-gc', '-e', HEAP_PROBE], { maxBuffer: 1 << 20 });
+  child.child.stdin?.end(JSON.stringify(lists));
+  return JSON.parse((await child).stdout) as Record<string, number>;
+}
+
 /** Sizes of the objects the operator's informers hold for these resources (one list per kind). */
 async function measureObjects(
   ctx: BenchContext,
   namespace: string,
 ): Promise<ScaleResult['objectBytes']> {
   const out: ScaleResult['objectBytes'] = {};
+  const texts: Record<string, string> = {};
   const kinds = [
     summarizerServices,
     ...childResources,
@@ -321,6 +354,7 @@ async function measureObjects(
   for (const resource of kinds) {
     const list = await ctx.client.list<KubeObject>(resource, { namespace });
     if (list.items.length === 0) continue;
+    texts[resource.kind] = JSON.stringify(list.items);
     let bytes = 0;
     let managed = 0;
     for (const item of list.items) {
@@ -331,7 +365,12 @@ async function measureObjects(
       count: list.items.length,
       meanBytes: Math.round(bytes / list.items.length),
       meanManagedFieldsBytes: Math.round(managed / list.items.length),
+      meanHeapBytes: 0,
     };
+  }
+  const heap = await heapBytesOf(texts);
+  for (const [kind, entry] of Object.entries(out)) {
+    entry.meanHeapBytes = Math.round((heap[kind] ?? 0) / entry.count);
   }
   return out;
 }
@@ -408,6 +447,7 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     await health.stop();
     const memory = operator.memory();
     const objectBytes = await measureObjects(ctx, namespace);
+    await operator.heapSnapshot();
     const converge = counterDelta(baseline, convergeEnd);
     const result: ScaleResult = {
       size,
