@@ -27,6 +27,7 @@ import {
   watchSource,
 } from '../runtime/index.js';
 import type { BackendProber } from './backend.js';
+import { objectForCache, podForCache, replicaSetForCache } from './cache.js';
 import { SummarizerServiceReconciler } from './reconciler.js';
 import { childResources, summarizerServices } from './resources.js';
 
@@ -65,12 +66,17 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
   const scopeOf = (namespace: string) => (setup.namespaces.length > 0 ? namespace : undefined);
   // Children, and the pods/ReplicaSets of their Deployments, carry managed-by=llmplan-operator:
   // the caches hold only those, never every object of a kind in the cluster.
-  const informers = (resource: ResourceDescriptor, selection: 'all' | 'owned' | 'instance') =>
+  const informers = (
+    resource: ResourceDescriptor,
+    selection: 'all' | 'owned' | 'instance',
+    transform: (obj: KubeObject) => KubeObject = objectForCache,
+  ) =>
     new Map(
       scopes.map((scope) => [
         scope,
         manager.informer(resource, {
           ...(scope ? { namespace: scope } : {}),
+          transform,
           ...(selection === 'all' ? {} : { labelSelector: `${LABELS.managedBy}=${MANAGER}` }),
           ...(selection === 'owned'
             ? { indexers: { [CONTROLLER_OWNER_UID_INDEX]: indexByControllerOwnerUid } }
@@ -82,8 +88,8 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
   const primaries = informers(summarizerServices, 'all');
   const children = new Map(childResources.map((r) => [r, informers(r, 'owned')]));
   const observed = new Map<ResourceDescriptor, Map<string | undefined, Informer<KubeObject>>>([
-    [builtin.pods, informers(builtin.pods, 'instance')],
-    [builtin.replicaSets, informers(builtin.replicaSets, 'instance')],
+    [builtin.pods, informers(builtin.pods, 'instance', podForCache)],
+    [builtin.replicaSets, informers(builtin.replicaSets, 'instance', replicaSetForCache)],
     [controllerRevisions, informers(controllerRevisions, 'owned')],
   ]);
   const pick = (map: Map<string | undefined, Informer<KubeObject>>, namespace: string) => {

@@ -33,6 +33,9 @@ import {
 } from '../runtime/index.js';
 import type { BackendProber } from './backend.js';
 
+/** Children the pods depend on: applied before the rest. */
+const FIRST_WAVE = new Set(['ServiceAccount', 'ConfigMap']);
+
 /** How often a resource waiting on a remediation clock is looked at again. */
 const REMEDIATION_POLL_MS = 5_000;
 
@@ -144,11 +147,18 @@ export class SummarizerServiceReconciler implements Reconciler {
           ctx,
         );
       }
-      for (const object of desired.objects) {
-        const outcome = await this.#ensure(cr, object, ctx);
-        if (outcome.conflict) conflicts.push(outcome.conflict);
-        if (outcome.error) errors.push(outcome.error);
-        if (object.kind === 'Deployment') deployment = outcome.object;
+      // Two waves of concurrent applies: what the pods need to start (ServiceAccount,
+      // ConfigMap) first, then everything else. One reconcile costs a few round trips,
+      // not one per child.
+      const first = desired.objects.filter((o) => FIRST_WAVE.has(o.kind));
+      const second = desired.objects.filter((o) => !FIRST_WAVE.has(o.kind));
+      for (const wave of [first, second]) {
+        const outcomes = await Promise.all(wave.map((object) => this.#ensure(cr, object, ctx)));
+        for (const [i, outcome] of outcomes.entries()) {
+          if (outcome.conflict) conflicts.push(outcome.conflict);
+          if (outcome.error) errors.push(outcome.error);
+          if (wave[i]?.kind === 'Deployment') deployment = outcome.object;
+        }
       }
       await this.#prune(cr, desired.objects, ctx);
     } else {

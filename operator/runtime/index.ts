@@ -97,7 +97,12 @@ export {
   type MapFunc,
   type OwnerKind,
 } from './handler.js';
-export { type EventHandler, Informer, type InformerOptions } from './informer.js';
+export {
+  type EventHandler,
+  Informer,
+  type InformerOptions,
+  stripManagedFields,
+} from './informer.js';
 export {
   fromKubeconfigFile,
   inCluster,

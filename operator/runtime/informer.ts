@@ -22,6 +22,19 @@ export interface InformerOptions<T extends KubeObject>
   /** Re-deliver every cached object as an update this often; 0 disables. Default 10 min. */
   resyncPeriodMs?: number;
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
+  /**
+   * Applied to every object before it enters the cache (controller-runtime's cache
+   * transform): drop what no consumer reads — managedFields above all, often half an
+   * object's size — to bound the memory of large caches. Default: {@link stripManagedFields}.
+   */
+  transform?: (obj: T) => T;
+}
+
+/** The default cache transform: objects without metadata.managedFields. */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 export class Informer<T extends KubeObject> {
@@ -30,6 +43,7 @@ export class Informer<T extends KubeObject> {
   readonly #watcher: Watcher<T>;
   readonly #handlers = new Set<EventHandler<T>>();
   readonly #resyncPeriodMs: number;
+  readonly #transform: (obj: T) => T;
   readonly #log: RuntimeLogger;
   #abort: AbortController | undefined;
   #running: Promise<void> | undefined;
@@ -42,6 +56,7 @@ export class Informer<T extends KubeObject> {
     this.#store = new Store<T>(options.indexers);
     this.#watcher = new Watcher<T>(client, resource, options);
     this.#resyncPeriodMs = options.resyncPeriodMs ?? 600_000;
+    this.#transform = options.transform ?? stripManagedFields;
     this.#log = (options.logger ?? silentLogger).child({ informer: resource.plural });
   }
 
@@ -109,7 +124,7 @@ export class Informer<T extends KubeObject> {
   #apply(event: WatcherEvent<T>): void {
     switch (event.type) {
       case 'restarted': {
-        const { added, updated, deleted } = this.#store.replace(event.objects);
+        const { added, updated, deleted } = this.#store.replace(event.objects.map(this.#transform));
         this.#log.debug(
           {
             objects: event.objects.length,
@@ -129,14 +144,16 @@ export class Informer<T extends KubeObject> {
         return;
       }
       case 'applied': {
-        const old = this.#store.upsert(event.object);
-        if (old) this.#emit((h) => h.onUpdate?.(old, event.object));
-        else this.#emit((h) => h.onAdd?.(event.object));
+        const object = this.#transform(event.object);
+        const old = this.#store.upsert(object);
+        if (old) this.#emit((h) => h.onUpdate?.(old, object));
+        else this.#emit((h) => h.onAdd?.(object));
         return;
       }
       case 'deleted': {
-        this.#store.remove(event.object);
-        this.#emit((h) => h.onDelete?.(event.object));
+        const object = this.#transform(event.object);
+        this.#store.remove(object);
+        this.#emit((h) => h.onDelete?.(object));
         return;
       }
     }

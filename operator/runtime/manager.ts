@@ -39,7 +39,7 @@ export interface LeaderElectionOptions extends Partial<LeaderElectionTiming> {
 
 export type InformerDefaults = Omit<
   InformerOptions<KubeObject>,
-  'indexers' | 'namespace' | 'labelSelector' | 'fieldSelector' | 'logger'
+  'indexers' | 'namespace' | 'labelSelector' | 'fieldSelector' | 'logger' | 'transform'
 >;
 
 export interface ManagerOptions {
@@ -70,6 +70,8 @@ export interface InformerSelection<T extends KubeObject> {
   labelSelector?: string;
   fieldSelector?: string;
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
+  /** Cache transform (see InformerOptions.transform); the first caller's wins for a shared informer. */
+  transform?: (obj: T) => T;
 }
 
 export class LeaderElectionLostError extends Error {
@@ -136,13 +138,14 @@ export class Manager {
     resource: ResourceDescriptor,
     selection: InformerSelection<T> = {},
   ): Informer<T> {
-    const { indexers, ...scope } = selection;
+    const { indexers, transform, ...scope } = selection;
     const key = JSON.stringify([resource.group, resource.version, resource.plural, scope]);
     let informer = this.#informers.get(key) as Informer<T> | undefined;
     if (!informer) {
       informer = new Informer<T>(this.client, resource, {
         ...this.#opts.informerDefaults,
         ...scope,
+        ...(transform ? { transform } : {}),
         logger: this.logger,
       });
       this.#informers.set(key, informer as unknown as Informer<KubeObject>);
