@@ -30,7 +30,11 @@ export const BENCH_NAMESPACE_LABEL = 'llmplan.io/bench';
 export interface BenchOptions {
   sizes: number[];
   idleSeconds: number;
-  resyncSeconds: number;
+  /**
+   * Informer resync period; undefined: the operator's default (600 s), as deployed. A short one
+   * (e.g. 20) puts resyncs into the idle window, at the price of churn that shows in RSS.
+   */
+  resyncSeconds: number | undefined;
   /** undefined: the operator's default. */
   workers: number | undefined;
   createConcurrency: number;
@@ -160,7 +164,9 @@ export async function createContext(
         nodeArgs,
         env: {
           LLMPLAN_LOG_LEVEL: 'info',
-          LLMPLAN_RESYNC_SECONDS: String(options.resyncSeconds),
+          ...(options.resyncSeconds
+            ? { LLMPLAN_RESYNC_SECONDS: String(options.resyncSeconds) }
+            : {}),
           ...(options.workers ? { LLMPLAN_WORKERS: String(options.workers) } : {}),
           ...options.operatorEnv,
           ...env,

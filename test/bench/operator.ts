@@ -3,7 +3,7 @@
  * under deploy/'s RBAC. Prints a table per scenario and writes bench-results/operator.json.
  *
  *   npm run bench:operator -- [--scenario scale] [--sizes 100,1000] [--idle-seconds 60]
- *     [--resync-seconds 20] [--workers N] [--create-concurrency 16] [--replicas 1]
+ *     [--resync-seconds S] [--workers N] [--create-concurrency 16] [--replicas 1]
  *     [--phase-timeout-seconds 300] [--watch all|namespace] [--runtime dist|tsx]
  *     [--operator-env LLMPLAN_X=Y]... [--keep-cluster] [--out bench-results/operator.json]
  *     [--max-minutes 45] [--cpu-profile] [--heap-snapshot]
@@ -65,7 +65,7 @@ function parseOptions(argv: string[]): {
       scenario: { type: 'string', default: 'scale' },
       sizes: { type: 'string', default: '100,1000' },
       'idle-seconds': { type: 'string', default: '60' },
-      'resync-seconds': { type: 'string', default: '20' },
+      'resync-seconds': { type: 'string' },
       workers: { type: 'string' },
       'create-concurrency': { type: 'string', default: '16' },
       replicas: { type: 'string', default: '1' },
@@ -89,8 +89,13 @@ function parseOptions(argv: string[]): {
     throw new Error('--watch: all or namespace');
   if (values.runtime !== 'dist' && values.runtime !== 'tsx')
     throw new Error('--runtime: dist or tsx');
-  const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds']);
-  if (resyncSeconds < 10) throw new Error('--resync-seconds: the operator accepts 10 or more');
+  const resyncSeconds =
+    values['resync-seconds'] === undefined
+      ? undefined
+      : positiveInt('resync-seconds', values['resync-seconds']);
+  if (resyncSeconds !== undefined && resyncSeconds < 10) {
+    throw new Error('--resync-seconds: the operator accepts 10 or more');
+  }
   return {
     scenarios,
     keep: values['keep-cluster'],
