@@ -216,7 +216,8 @@ async function main(): Promise<void> {
         machine,
         cluster: cluster.description,
         source,
-        options,
+        // null: the operator's own default (600 s).
+        options: { ...options, resyncSeconds: options.resyncSeconds ?? null },
         scenarios: Object.fromEntries(
           Object.entries(reports).map(([n, r]) => [n, { targets: r.targets, results: r.results }]),
         ),
