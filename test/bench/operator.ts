@@ -169,6 +169,8 @@ async function main(): Promise<void> {
   const largest = Math.max(...options.sizes) * Math.max(1, options.replicas);
   const cluster = await acquireCluster({ fakeNodes: fakeNodesFor(largest), keep });
   log(`cluster: ${cluster.description}`);
+  // Before compiling: the code measured is the code as it was when the run started.
+  const source = await sourceState();
   const reports: Record<string, ScenarioReport> = {};
   try {
     useCluster({ kubeconfig: cluster.kubeconfig, kubectl: cluster.kubectl });
@@ -190,7 +192,6 @@ async function main(): Promise<void> {
     await cluster.release();
   }
 
-  const source = await sourceState();
   const machine = {
     cpus: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
