@@ -77,6 +77,9 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
         manager.informer(resource, {
           ...(scope ? { namespace: scope } : {}),
           transform,
+          // Only the resources resync (a periodic level-triggered look at each); a resync
+          // of every child kind would reconcile each resource once per kind.
+          ...(selection === 'all' ? {} : { resyncPeriodMs: 0 }),
           ...(selection === 'all' ? {} : { labelSelector: `${LABELS.managedBy}=${MANAGER}` }),
           ...(selection === 'owned'
             ? { indexers: { [CONTROLLER_OWNER_UID_INDEX]: indexByControllerOwnerUid } }

@@ -17,6 +17,7 @@ import {
   type ApiError,
   applyIfNeeded,
   CONTROLLER_OWNER_UID_INDEX,
+  canonicalJson,
   type EventRecorder,
   isConflict,
   isForbidden,
@@ -50,7 +51,7 @@ import {
   type OwnershipConflict,
   unwantedChildren,
 } from './children.js';
-import { desiredState } from './desired.js';
+import { type DesiredState, desiredState } from './desired.js';
 import { childResource, childResources, summarizerServices } from './resources.js';
 import { type BackendProbe, computeStatus, statusNeedsUpdate } from './status.js';
 
@@ -77,9 +78,18 @@ interface ChildOutcome {
   error?: string;
 }
 
+interface MemoEntry {
+  parsed: ReturnType<typeof safeParseSummarizerService>;
+  spec?: DesiredState;
+  overridden?: { key: string; desired: DesiredState };
+}
+
 export class SummarizerServiceReconciler implements Reconciler {
   readonly #deps: ReconcilerDeps;
   readonly #now: () => Date;
+  readonly #memo = new WeakMap<KubeObject, MemoEntry>();
+  /** Desired children with their applied-hash annotation, per desired object. */
+  readonly #stamped = new WeakMap<DesiredObject, KubeObject>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -92,7 +102,7 @@ export class SummarizerServiceReconciler implements Reconciler {
     // Gone, or going: garbage collection removes the children through their owner references.
     if (!raw || raw.metadata.deletionTimestamp) return undefined;
 
-    const parsed = safeParseSummarizerService(raw);
+    const { parsed, spec } = this.#parsed(raw);
     if (!parsed.success) {
       // Only possible for objects stored before the CRD's current schema; say so, touch nothing.
       this.#deps.recorder.record(raw, 'Warning', 'InvalidSpec', 'Reconcile', parsed.error.message);
@@ -103,6 +113,7 @@ export class SummarizerServiceReconciler implements Reconciler {
       return undefined;
     }
     let cr = parsed.data;
+    if (!spec) throw new Error('a parsed resource always has a desired state');
     let resourceVersion = raw.metadata.resourceVersion;
     const conflicts: OwnershipConflict[] = [];
     const errors: string[] = [];
@@ -112,7 +123,6 @@ export class SummarizerServiceReconciler implements Reconciler {
     const backend: BackendProbe = this.#deps.prober
       ? await this.#deps.prober.check(cr, this.#deps.inCluster)
       : { state: 'unknown' };
-    const spec = desiredState(cr, { defaultImage: this.#deps.defaultImage });
     const remediator = this.#deps.remediator;
     // Paused: nothing changes, not even remediation's bookkeeping.
     const plan =
@@ -130,10 +140,7 @@ export class SummarizerServiceReconciler implements Reconciler {
     }
 
     if (!cr.spec.paused) {
-      const overrides = plan ? overridesFrom(plan.decision.status.remediation, plan.revisions) : {};
-      const desired = plan
-        ? desiredState(cr, { defaultImage: this.#deps.defaultImage, overrides })
-        : spec;
+      const desired = plan ? this.#withOverrides(raw, cr, spec, plan) : spec;
       if (plan && remediator) {
         // Recorded before the Deployment serves it: every deployed template can be served again.
         await remediator.syncRevisions(
@@ -190,7 +197,51 @@ export class SummarizerServiceReconciler implements Reconciler {
       // Requeue with backoff: the API server refused something; the status says what.
       return { requeue: true };
     }
-    return { requeueAfterMs: this.#nextLookMs(plan) };
+    const next = this.#nextLookMs(plan, backend);
+    return next === undefined ? undefined : { requeueAfterMs: next };
+  }
+
+  /**
+   * Parsing and computing the desired state cost most of an idle reconcile's CPU (zod,
+   * canonical JSON, hashes), and the inputs only change with the cached object: both are
+   * kept per cached object (a new resourceVersion is a new object).
+   */
+  #parsed(raw: KubeObject): {
+    parsed: ReturnType<typeof safeParseSummarizerService>;
+    spec?: DesiredState;
+  } {
+    let entry = this.#memo.get(raw);
+    if (!entry) {
+      const parsed = safeParseSummarizerService(raw);
+      entry = {
+        parsed,
+        spec: parsed.success
+          ? desiredState(parsed.data, { defaultImage: this.#deps.defaultImage })
+          : undefined,
+      };
+      this.#memo.set(raw, entry);
+    }
+    return entry;
+  }
+
+  /** The desired state with remediation's overrides; the spec's own when there are none. */
+  #withOverrides(
+    raw: KubeObject,
+    cr: SummarizerService,
+    spec: DesiredState,
+    plan: Plan,
+  ): DesiredState {
+    const state = plan.decision.status.remediation;
+    const key = canonicalJson(state ?? {});
+    const entry = this.#memo.get(raw);
+    if (entry?.overridden?.key === key) return entry.overridden.desired;
+    const overrides = overridesFrom(state, plan.revisions);
+    const desired =
+      Object.keys(overrides).length === 0
+        ? spec
+        : desiredState(cr, { defaultImage: this.#deps.defaultImage, overrides });
+    if (entry) entry.overridden = { key, desired };
+    return desired;
   }
 
   /**
@@ -198,14 +249,16 @@ export class SummarizerServiceReconciler implements Reconciler {
    * remediation waits on clocks (afterSeconds, cooldown, a scale-up's healthy period) that
    * no watch event announces.
    */
-  #nextLookMs(plan: Plan | undefined): number {
-    const probe = this.#deps.prober?.intervalMs ?? 600_000;
-    if (!plan) return probe;
+  #nextLookMs(plan: Plan | undefined, backend: BackendProbe): number | undefined {
+    // A probe that cannot run from here (Unknown) is not worth polling.
+    const probe = backend.state === 'unknown' ? undefined : this.#deps.prober?.intervalMs;
     const waiting =
-      plan.decision.held !== undefined ||
-      plan.decision.status.remediation?.scaleUp !== undefined ||
-      plan.verdict.kind === 'overloaded';
-    return waiting ? Math.min(probe, REMEDIATION_POLL_MS) : probe;
+      plan !== undefined &&
+      (plan.decision.held !== undefined ||
+        plan.decision.status.remediation?.scaleUp !== undefined ||
+        plan.verdict.kind === 'overloaded');
+    if (!waiting) return probe;
+    return Math.min(probe ?? REMEDIATION_POLL_MS, REMEDIATION_POLL_MS);
   }
 
   /** Applies one child if it differs, unless its name belongs to someone else. */
@@ -237,7 +290,11 @@ export class SummarizerServiceReconciler implements Reconciler {
       );
       return { conflict };
     }
-    const desired = withDesiredHash(object as unknown as KubeObject, ANNOTATIONS.appliedHash);
+    let desired = this.#stamped.get(object);
+    if (!desired) {
+      desired = withDesiredHash(object as unknown as KubeObject, ANNOTATIONS.appliedHash);
+      this.#stamped.set(object, desired);
+    }
     try {
       const result = await applyIfNeeded(this.#deps.client, resource, desired, live, {
         force: true,

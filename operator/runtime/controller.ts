@@ -197,6 +197,9 @@ export class Controller {
       const key = await queue.get();
       if (key === undefined) return;
       await this.#reconcileOne(queue, key);
+      // A reconcile that needs no I/O completes in microtasks; without this, a burst of
+      // them (a resync) would starve timers and sockets — /healthz included.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

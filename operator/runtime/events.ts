@@ -80,8 +80,10 @@ export interface EventRecorderOptions {
   perObjectBurst?: number;
   /** One more new event per object per this interval. Default 5 min. */
   perObjectRefillMs?: number;
-  /** Writes waiting at most; beyond, new events are dropped (and logged). Default 1000. */
+  /** Writes waiting at most; beyond, new events are dropped (and logged). Default 5000. */
   maxPending?: number;
+  /** Event writes in flight at once. Default 4. */
+  concurrency?: number;
   /** Epoch microseconds; tests inject a clock. */
   nowMicros?: () => number;
 }
@@ -106,7 +108,8 @@ export class EventRecorder {
   readonly #series = new Map<string, SeriesEntry>();
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #pending: Write[] = [];
-  #pumping: Promise<void> | undefined;
+  #active = 0;
+  readonly #idleWaiters = new Set<() => void>();
   #flushTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -134,10 +137,10 @@ export class EventRecorder {
 
   /** Writes pending series counts now and waits for all queued writes. */
   async flush(): Promise<void> {
-    // Creates first: a series can only be written once its event exists.
-    while (this.#pumping) await this.#pumping;
+    // Creates first: a series is only scheduled once its event exists.
+    await this.#idle();
     this.#flushSeries();
-    while (this.#pumping) await this.#pumping;
+    await this.#idle();
   }
 
   /** Final flush (bounded), then further records are ignored. */
@@ -266,24 +269,40 @@ export class EventRecorder {
   }
 
   #enqueue(write: Write): void {
-    if (this.#pending.length >= (this.#opts.maxPending ?? 1000)) {
+    if (this.#pending.length >= (this.#opts.maxPending ?? 5000)) {
       this.#log.warn('event write queue full; dropping an event');
       return;
     }
     this.#pending.push(write);
-    this.#pumping ??= this.#pump().finally(() => {
-      this.#pumping = undefined;
-    });
+    this.#drain();
   }
 
-  async #pump(): Promise<void> {
-    for (let write = this.#pending.shift(); write; write = this.#pending.shift()) {
-      try {
-        await write();
-      } catch (err) {
-        this.#log.warn(errorFields(err), 'event write failed');
-      }
+  /**
+   * Up to `concurrency` writes at once: a burst (a thousand resources created together)
+   * must not queue behind one round trip at a time. Order does not matter between writes:
+   * a series update is only scheduled after its event was created.
+   */
+  #drain(): void {
+    const concurrency = this.#opts.concurrency ?? 4;
+    while (this.#active < concurrency && this.#pending.length > 0) {
+      const write = this.#pending.shift() as Write;
+      this.#active += 1;
+      write()
+        .catch((err: unknown) => this.#log.warn(errorFields(err), 'event write failed'))
+        .finally(() => {
+          this.#active -= 1;
+          this.#drain();
+          if (this.#active === 0 && this.#pending.length === 0) {
+            for (const wake of this.#idleWaiters) wake();
+            this.#idleWaiters.clear();
+          }
+        });
     }
+  }
+
+  #idle(): Promise<void> {
+    if (this.#active === 0 && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.add(resolve));
   }
 }
 

@@ -72,6 +72,8 @@ export interface InformerSelection<T extends KubeObject> {
   indexers?: Readonly<Record<string, IndexFunc<T>>>;
   /** Cache transform (see InformerOptions.transform); the first caller's wins for a shared informer. */
   transform?: (obj: T) => T;
+  /** Overrides the manager's default resync period for this informer (0: none). */
+  resyncPeriodMs?: number;
 }
 
 export class LeaderElectionLostError extends Error {
