@@ -41,6 +41,9 @@ export interface OperatorCounters {
   cpuSeconds: number;
   residentBytes: number;
   heapUsedBytes: number;
+  /** V8 heap reserved (used + free), and memory outside it (Buffers, TLS): what RSS holds besides live objects. */
+  heapTotalBytes: number;
+  externalBytes: number;
   queueDepth: number;
   /** Sum and count of a histogram: request latency, client-side throttling, reconcile time. */
   requestSeconds: SumCount;
@@ -65,6 +68,8 @@ export function countersFrom(text: string): OperatorCounters {
     cpuSeconds: 0,
     residentBytes: 0,
     heapUsedBytes: 0,
+    heapTotalBytes: 0,
+    externalBytes: 0,
     queueDepth: 0,
     requestSeconds: { sum: 0, count: 0 },
     rateLimiterSeconds: { sum: 0, count: 0 },
@@ -102,6 +107,12 @@ export function countersFrom(text: string): OperatorCounters {
         break;
       case 'nodejs_heap_size_used_bytes':
         counters.heapUsedBytes = s.value;
+        break;
+      case 'nodejs_heap_size_total_bytes':
+        counters.heapTotalBytes = s.value;
+        break;
+      case 'nodejs_external_memory_bytes':
+        counters.externalBytes = s.value;
         break;
       case 'workqueue_depth':
         counters.queueDepth += s.value;

@@ -119,7 +119,14 @@ export interface ScaleResult {
   };
   settledQuietly: boolean;
   idle: CounterDelta & { seconds: number };
-  memoryMiB: { start: number; peak: number; idle: number; heapUsedIdle: number };
+  memoryMiB: {
+    start: number;
+    peak: number;
+    idle: number;
+    heapUsedIdle: number;
+    heapTotalIdle: number;
+    externalIdle: number;
+  };
   loadAverage: { before: number[]; after: number[] };
 }
 
@@ -510,6 +517,8 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
         peak: MiB(Math.max(memory?.peakRssBytes ?? 0, peakAfterConverge)),
         idle: MiB(memory?.rssBytes ?? idleEnd.residentBytes),
         heapUsedIdle: MiB(idleEnd.heapUsedBytes),
+        heapTotalIdle: MiB(idleEnd.heapTotalBytes),
+        externalIdle: MiB(idleEnd.externalBytes),
       },
       loadAverage: { before: loadBefore, after: loadavg().map((l) => round(l, 2)) },
     };
