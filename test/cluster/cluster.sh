@@ -10,6 +10,7 @@
 #   cluster.sh restart [SECONDS]   stop the control plane, wait, start it (fault tests)
 #   cluster.sh kubectl ARGS...     kubectl against the cluster
 #   cluster.sh memory              resident memory of each control-plane process
+#   cluster.sh compact             compact etcd now (tests of 410 Gone)
 #
 # Env: LLMPLAN_CLUSTER_NAME (llmplan; any other name is a separate cluster whose
 # state and kubeconfig live in .cluster-<name>/), LLMPLAN_FAKE_NODES (2).
@@ -109,6 +110,20 @@ restart_control_plane() {
   wait_ready 60
 }
 
+# Compacts etcd up to its current revision, as kube-apiserver does every 5 min:
+# afterwards a watch from an older resourceVersion gets a genuine 410 Gone.
+# Uses etcd's JSON gateway on its loopback client URL (the one given to the
+# API server); prints the revision compacted to.
+compact() {
+  local url rev
+  url=$(grep -o -- '--etcd-servers=[^ ]*' "$KWOK_WORKDIR/clusters/$name/kwok.yaml" | head -1 | cut -d= -f2)
+  [[ -n "$url" ]] || { echo "no --etcd-servers in kwok.yaml of cluster $name" >&2; return 1; }
+  rev=$(curl -sf -X POST "$url/v3/kv/range" -d '{"key":"AA=="}' | grep -o '"revision":"[0-9]*"' | head -1 | grep -o '[0-9]*')
+  [[ -n "$rev" ]] || { echo "etcd at $url did not report its revision" >&2; return 1; }
+  curl -sf -X POST "$url/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+  echo "$rev"
+}
+
 memory() {
   local total=0 pidfile pid rss
   for pidfile in "$KWOK_WORKDIR/clusters/$name/pids"/*.pid; do
@@ -127,5 +142,6 @@ case "${1:-}" in
   restart) restart_control_plane "${2:-2}" ;;
   kubectl) shift; kubectl "$@" ;;
   memory) memory ;;
+  compact) compact ;;
   *) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 2 ;;
 esac

@@ -199,46 +199,52 @@ describe('Informer on a real API server', () => {
     expect(informer.store.get(ns.name, 'new')?.kind).toBe('ConfigMap');
   });
 
-  it('relists when the API server answers 410 Gone for a compacted resourceVersion', async () => {
-    // Events have no watch cache in kube-apiserver: a watch goes to etcd, where revision 1 is
-    // long compacted, so this is the API server's genuine 410 "too old resource version".
-    const events: WatcherEvent<KubeObject>[] = [];
-    const stop = new AbortController();
-    const client = new KubeClient(kc);
-    cleanup.push(() => client.close());
-    const watcher = new Watcher<KubeObject>(client, builtin.events, {
-      namespace: ns.name,
-      initialResourceVersion: '1',
-      backoff: fastBackoff,
-    });
-    const done = watcher.run(stop.signal, (e) => events.push(e));
-    cleanup.push(async () => {
-      stop.abort();
-      await done;
-    });
-    await eventually(async () => events.some((e) => e.type === 'restarted'), {
-      what: 'relist after 410',
-    });
-    const recorder = new EventRecorder({
-      sink: clientEventSink(admin),
-      reportingController: 'llmplan.io/runtime-test',
-      reportingInstance: 'test',
-    });
-    const subject = await admin.create(builtin.configMaps, cm('subject'));
-    recorder.record(subject, 'Normal', 'Tested', 'Test', 'after the relist');
-    await recorder.flush();
-    await eventually(
-      async () =>
-        events.some(
-          (e) => e.type === 'applied' && (e.object as KubeEvent).regarding?.name === 'subject',
-        ),
-      { what: 'event after relist' },
-    );
-    expect(await restarts(client, 'relist')).toBe(1);
-    expect(await restarts(client, 'error')).toBe(0);
-    const watchEvents = await metricValues(client, 'runtime_watch_events_total');
-    expect(watchEvents.find((v) => v.labels.type === 'ERROR')?.value).toBe(1);
-  });
+  // Needs etcd compacted, which only the local cluster lets a test do (a fresh cluster has
+  // not reached kube-apiserver's first 5-minute compaction yet).
+  it.skipIf(!inject('localCluster'))(
+    'relists when the API server answers 410 Gone for a compacted resourceVersion',
+    async () => {
+      // Events have no watch cache in kube-apiserver: a watch goes to etcd, where revision 1 is
+      // compacted just below, so this is the API server's genuine 410 "too old resource version".
+      await execFileAsync(clusterScript, ['compact'], { cwd: root });
+      const events: WatcherEvent<KubeObject>[] = [];
+      const stop = new AbortController();
+      const client = new KubeClient(kc);
+      cleanup.push(() => client.close());
+      const watcher = new Watcher<KubeObject>(client, builtin.events, {
+        namespace: ns.name,
+        initialResourceVersion: '1',
+        backoff: fastBackoff,
+      });
+      const done = watcher.run(stop.signal, (e) => events.push(e));
+      cleanup.push(async () => {
+        stop.abort();
+        await done;
+      });
+      await eventually(async () => events.some((e) => e.type === 'restarted'), {
+        what: 'relist after 410',
+      });
+      const recorder = new EventRecorder({
+        sink: clientEventSink(admin),
+        reportingController: 'llmplan.io/runtime-test',
+        reportingInstance: 'test',
+      });
+      const subject = await admin.create(builtin.configMaps, cm('subject'));
+      recorder.record(subject, 'Normal', 'Tested', 'Test', 'after the relist');
+      await recorder.flush();
+      await eventually(
+        async () =>
+          events.some(
+            (e) => e.type === 'applied' && (e.object as KubeEvent).regarding?.name === 'subject',
+          ),
+        { what: 'event after relist' },
+      );
+      expect(await restarts(client, 'relist')).toBe(1);
+      expect(await restarts(client, 'error')).toBe(0);
+      const watchEvents = await metricValues(client, 'runtime_watch_events_total');
+      expect(watchEvents.find((v) => v.labels.type === 'ERROR')?.value).toBe(1);
+    },
+  );
 
   it('reconnects a watch that hangs silently, without relisting, and keeps delivering', async () => {
     const { client, relay } = await relayedClient();
