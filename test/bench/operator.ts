@@ -11,6 +11,7 @@
  * Scenarios (operator-context.ts: `Scenario`; add one by writing a module and listing it in
  * SCENARIOS):
  *   scale     issue 4: N resources at once → children, requests/reconcile, idle writes, RSS
+ *   rollback  issue 5: failure signal (CrashLoopBackOff, image pull, deadline) → rollback applied
  *
  * It measures and reports; it asserts nothing (the table marks each target met or not).
  * Cluster: see operator-cluster.ts (LLMPLAN_BENCH_KUBECONFIG, else the local `bench` one).
@@ -32,6 +33,7 @@ import {
   type Scenario,
   type ScenarioReport,
 } from './operator-context.js';
+import { rollbackScenario } from './operator-rollback.js';
 import { scaleScenario } from './operator-scale.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -39,6 +41,7 @@ const run = promisify(execFile);
 
 const SCENARIOS: Record<string, Scenario> = {
   scale: scaleScenario,
+  rollback: rollbackScenario,
 };
 
 const log = (message: string) =>
