@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 interface LoadResult {
   rps: number;
+  /** CPU milliseconds (user + system) per request: the server under test, the fake, autocannon. */
+  cpuMsPerRequest: { server: number; fake: number; client: number };
   p50: number;
   p99: number;
   mean: number;
@@ -99,7 +101,26 @@ const requestBody = JSON.stringify({
   language: 'korean',
 });
 
-async function load(url: string, seconds: number, connections = CONNECTIONS): Promise<LoadResult> {
+/** CPU seconds (user + system) a process has used, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    // Fields after the command name: state is [0], utime [11], stime [12], in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function load(
+  url: string,
+  seconds: number,
+  processes: { server?: ChildProcess; fake?: ChildProcess } = {},
+  connections = CONNECTIONS,
+): Promise<LoadResult> {
+  const serverBefore = cpuSeconds(processes.server?.pid);
+  const fakeBefore = cpuSeconds(processes.fake?.pid);
+  const clientBefore = process.cpuUsage();
   const result = await autocannon({
     url,
     method: 'POST',
@@ -108,8 +129,15 @@ async function load(url: string, seconds: number, connections = CONNECTIONS): Pr
     connections,
     duration: seconds,
   });
+  const clientUsed = process.cpuUsage(clientBefore);
+  const perRequest = (cpuMs: number) => cpuMs / Math.max(1, result.requests.total);
   return {
     rps: result.requests.total / (result.duration || seconds),
+    cpuMsPerRequest: {
+      server: perRequest((cpuSeconds(processes.server?.pid) - serverBefore) * 1000),
+      fake: perRequest((cpuSeconds(processes.fake?.pid) - fakeBefore) * 1000),
+      client: perRequest((clientUsed.user + clientUsed.system) / 1000),
+    },
     p50: result.latency.p50,
     p99: result.latency.p99,
     mean: result.latency.mean,
@@ -168,7 +196,7 @@ async function main(): Promise<void> {
     Array.from({ length: 5 }, freePort),
   );
   const fakeBase = `http://127.0.0.1:${fakePort}/v1`;
-  start('test/fakes/lmstudio-main.ts', [
+  const fake = start('test/fakes/lmstudio-main.ts', [
     '--port',
     String(fakePort),
     '--latency-ms',
@@ -206,8 +234,10 @@ async function main(): Promise<void> {
     process.stderr.write(
       `  round ${round}/${ROUNDS}: service, then passthrough, ${MEASURE_SECONDS}s each at ${CONNECTIONS} connections\n`,
     );
-    serviceRuns.push(await load(serviceUrl, MEASURE_SECONDS));
-    passthroughRuns.push(await load(passthroughUrl, MEASURE_SECONDS));
+    serviceRuns.push(await load(serviceUrl, MEASURE_SECONDS, { server: service, fake }));
+    passthroughRuns.push(
+      await load(passthroughUrl, MEASURE_SECONDS, { server: passthrough, fake }),
+    );
   }
   process.stderr.write(
     `  one connection: ${SEQUENTIAL_REQUESTS} sequential requests each, twice\n`,
@@ -232,6 +262,11 @@ async function main(): Promise<void> {
   await stop(passthrough);
   const summarizeRuns = (runs: LoadResult[]): LoadResult => ({
     rps: median(runs.map((r) => r.rps)),
+    cpuMsPerRequest: {
+      server: median(runs.map((r) => r.cpuMsPerRequest.server)),
+      fake: median(runs.map((r) => r.cpuMsPerRequest.fake)),
+      client: median(runs.map((r) => r.cpuMsPerRequest.client)),
+    },
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     mean: median(runs.map((r) => r.mean)),
@@ -296,11 +331,15 @@ async function main(): Promise<void> {
   };
 
   const f = (n: number, digits = 1) => n.toFixed(digits).padStart(9);
+  const cpu = (r: LoadResult) =>
+    [r.cpuMsPerRequest.server, r.cpuMsPerRequest.fake, r.cpuMsPerRequest.client]
+      .map((ms) => ms.toFixed(3))
+      .join(' / ');
   const rows = [
     `medians of ${ROUNDS} alternating rounds of ${MEASURE_SECONDS}s, ${CONNECTIONS} connections, zero-latency fake LM Studio`,
-    `                      ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'non-2xx'.padStart(9)}`,
-    `(a) service          ${f(serviceResult.rps, 0)} ${f(serviceResult.p50)} ${f(serviceResult.p99)} ${f(serviceResult.non2xx + serviceResult.errors, 0)}`,
-    `(b) passthrough      ${f(passthroughResult.rps, 0)} ${f(passthroughResult.p50)} ${f(passthroughResult.p99)} ${f(passthroughResult.non2xx + passthroughResult.errors, 0)}`,
+    `                      ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'non-2xx'.padStart(9)}   CPU ms per request: server / fake / load generator`,
+    `(a) service          ${f(serviceResult.rps, 0)} ${f(serviceResult.p50)} ${f(serviceResult.p99)} ${f(serviceResult.non2xx + serviceResult.errors, 0)}   ${cpu(serviceResult)}`,
+    `(b) passthrough      ${f(passthroughResult.rps, 0)} ${f(passthroughResult.p50)} ${f(passthroughResult.p99)} ${f(passthroughResult.non2xx + passthroughResult.errors, 0)}   ${cpu(passthroughResult)}`,
     '',
     `throughput ratio a/b ${f(ratio, 3)}   target >= 0.7   ${targets.throughputRatio.met ? 'met' : 'NOT MET'}  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
     `p99 added latency    ${f(addedP99)} ms target < 5 ms  ${targets.p99AddedLatencyMs.met ? 'met' : 'NOT MET'}  (p50 added ${addedP50.toFixed(1)} ms)`,

@@ -24,6 +24,7 @@ import {
   kubectl,
   kubectlOk,
 } from '../cluster/kube.js';
+import { installCrd } from './harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const kc = kubeConfig();
@@ -58,20 +59,7 @@ async function create(
 }
 
 beforeAll(async () => {
-  await kubectlOk([
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=llmplan-tests',
-    '-f',
-    `${root}crds/summarizerservice.yaml`,
-  ]);
-  await kubectlOk([
-    'wait',
-    '--for=condition=Established',
-    `crd/${PLURAL}.${GROUP}`,
-    '--timeout=60s',
-  ]);
+  await installCrd();
   namespace = await createTestNamespace(kc, 'crd');
 });
 

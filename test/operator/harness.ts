@@ -36,14 +36,30 @@ export function installOperatorRbac(): Promise<void> {
         input,
       },
     );
-    await kubectlOk([
-      'wait',
-      '--for=condition=Established',
-      'crd/summarizerservices.llmplan.io',
-      '--timeout=60s',
-    ]);
+    await crdEstablished();
   })();
   return installed;
+}
+
+const crdEstablished = () =>
+  kubectlOk([
+    'wait',
+    '--for=condition=Established',
+    'crd/summarizerservices.llmplan.io',
+    '--timeout=60s',
+  ]);
+
+/** Applies crds/summarizerservice.yaml alone (no RBAC) and waits until the API serves it. */
+export async function installCrd(): Promise<void> {
+  await kubectlOk([
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=llmplan-tests',
+    '-f',
+    path.join(root, 'crds/summarizerservice.yaml'),
+  ]);
+  await crdEstablished();
 }
 
 /** A kubeconfig that authenticates as the operator's ServiceAccount. */

@@ -39,6 +39,7 @@ import { KubeClient } from '../../operator/runtime/client.js';
 import { loadClusterAccess } from '../../operator/runtime/kubeconfig.js';
 import { builtin, type KubeObject } from '../../operator/runtime/resource.js';
 import { createTestNamespace, kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
+import { installCrd } from './harness.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -153,20 +154,7 @@ const specV3: SummarizerServiceInput['spec'] = {
 };
 
 beforeAll(async () => {
-  await kubectlOk([
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=llmplan-tests',
-    '-f',
-    `${root}crds/summarizerservice.yaml`,
-  ]);
-  await kubectlOk([
-    'wait',
-    '--for=condition=Established',
-    `crd/${PLURAL}.${GROUP}`,
-    '--timeout=60s',
-  ]);
+  await installCrd();
   ns = await createTestNamespace(kubeConfig(), 'ctl');
   await deploy(1, specV1, 'healthy');
   await deploy(2, specV2, 'healthy');
