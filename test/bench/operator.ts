@@ -12,6 +12,7 @@
  * SCENARIOS):
  *   scale     issue 4: N resources at once → children, requests/reconcile, idle writes, RSS
  *   rollback  issue 5: failure signal (CrashLoopBackOff, image pull, deadline) → rollback applied
+ *   apiserver the yardstick: requests/s the API server alone answers (no operator)
  *
  * It measures and reports; it asserts nothing (the table marks each target met or not).
  * Cluster: see operator-cluster.ts (LLMPLAN_BENCH_KUBECONFIG, else the local `bench` one).
@@ -24,6 +25,7 @@ import { parseArgs, promisify } from 'node:util';
 import { KubeClient, loadClusterAccess } from '../../operator/runtime/index.js';
 import { useCluster } from '../cluster/kube.js';
 import { installOperatorRbac } from '../operator/harness.js';
+import { apiserverScenario } from './operator-apiserver.js';
 import { acquireCluster, fakeNodesFor } from './operator-cluster.js';
 import {
   type BenchOptions,
@@ -42,6 +44,7 @@ const run = promisify(execFile);
 const SCENARIOS: Record<string, Scenario> = {
   scale: scaleScenario,
   rollback: rollbackScenario,
+  apiserver: apiserverScenario,
 };
 
 const log = (message: string) =>
