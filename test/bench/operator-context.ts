@@ -49,6 +49,12 @@ export interface BenchOptions {
   cpuProfile: boolean;
   /** Write a V8 heap snapshot of the operator at the end of each idle window (bench-results/profiles/). */
   heapSnapshot: boolean;
+  /**
+   * At the start of the idle window, annotate every resource's ConfigMap once (as another tool
+   * might): each resource gets a reconcile that has nothing to change, so "0 idle writes" is
+   * proven by reconciles rather than by their absence (the default resync is 600 s).
+   */
+  idleTouch: boolean;
   /** Extra operator environment (LLMPLAN_* options), for experiments. */
   operatorEnv: Record<string, string>;
 }

@@ -9,7 +9,9 @@
  *   - API requests per reconcile while converging (operator's rest_client_requests_total delta
  *     ÷ controller_runtime_reconcile_total delta);
  *   - writes (POST/PUT/PATCH/DELETE) during an idle window after everything is Ready and quiet,
- *     with the number of reconciles that window contained (resync and requeues);
+ *     with the number of reconciles that window contained: each resource's ConfigMap is
+ *     annotated once at its start (a reconcile with nothing to change; --no-idle-touch skips
+ *     it), plus resyncs and requeues;
  *   - operator RSS: at start, its high-water mark, and at the end of the idle window.
  *
  * Expected children come from the operator's own pure `desiredState` applied to the object
@@ -118,7 +120,8 @@ export interface ScaleResult {
     writesPerResource: number;
   };
   settledQuietly: boolean;
-  idle: CounterDelta & { seconds: number };
+  /** `touched`: resources annotated at the start of the window (--no-idle-touch: 0). */
+  idle: CounterDelta & { seconds: number; touched: number };
   memoryMiB: {
     start: number;
     peak: number;
@@ -308,6 +311,32 @@ async function createAll(
   return { failures, requestMs };
 }
 
+/**
+ * Annotates each resource's ConfigMap once, as another tool might: the operator reconciles
+ * the owner and must find nothing to change. (The resource's own metadata would not do: the
+ * operator ignores changes to a SummarizerService that leave its generation alone.)
+ * Returns how many were touched.
+ */
+async function touchAll(ctx: BenchContext, namespace: string, size: number): Promise<number> {
+  const at = new Date().toISOString();
+  let next = 0;
+  let touched = 0;
+  const worker = async () => {
+    for (let i = next++; i < size; i = next++) {
+      await ctx.client.patch(
+        builtin.configMaps,
+        `sumsvc-${String(i).padStart(4, '0')}-config`,
+        namespace,
+        { metadata: { annotations: { 'bench.llmplan.io/touched': at } } },
+        { type: 'merge' },
+      );
+      touched++;
+    }
+  };
+  await Promise.all(Array.from({ length: ctx.options.createConcurrency }, worker));
+  return touched;
+}
+
 async function until(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (!predicate()) {
@@ -470,7 +499,8 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
     const convergeCpuReading = convergeCpu.read();
     const idleCpu = new CpuWatch(cpuPids);
     const idleStart = performance.now();
-    await sleep(options.idleSeconds * 1000);
+    const touched = options.idleTouch ? await touchAll(ctx, namespace, size) : 0;
+    await sleep(Math.max(0, options.idleSeconds * 1000 - (performance.now() - idleStart)));
     const idleEnd = await scrape(operator.metricsUrl);
     const idleMs = performance.now() - idleStart;
     const idleCpuReading = idleCpu.read();
@@ -511,7 +541,7 @@ async function runSize(ctx: BenchContext, size: number): Promise<ScaleResult> {
         writesPerResource: round(converge.writes / Math.max(1, expected), 2),
       },
       settledQuietly,
-      idle: { ...counterDelta(convergeEnd, idleEnd), seconds: seconds(idleMs) },
+      idle: { ...counterDelta(convergeEnd, idleEnd), seconds: seconds(idleMs), touched },
       memoryMiB: {
         start: MiB(startRss),
         peak: MiB(Math.max(memory?.peakRssBytes ?? 0, peakAfterConverge)),
@@ -598,7 +628,7 @@ function targets(results: ScaleResult[]): TargetCheck[] {
       });
     }
     checks.push({
-      what: `idle writes at ${r.size} (${r.idle.seconds} s, ${r.idle.reconciles} reconciles)`,
+      what: `idle writes at ${r.size} (${r.idle.seconds} s, ${r.idle.touched} touched, ${r.idle.reconciles} reconciles)`,
       target: `${TARGETS.idleWrites}`,
       measured:
         r.idle.reconciles > 0 ? `${r.idle.writes}` : `${r.idle.writes}, but no reconcile ran`,

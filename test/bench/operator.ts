@@ -6,7 +6,7 @@
  *     [--resync-seconds S] [--workers N] [--create-concurrency 16] [--replicas 1]
  *     [--phase-timeout-seconds 300] [--watch all|namespace] [--runtime dist|tsx]
  *     [--operator-env LLMPLAN_X=Y]... [--keep-cluster] [--out bench-results/operator.json]
- *     [--max-minutes 45] [--cpu-profile] [--heap-snapshot]
+ *     [--max-minutes 45] [--cpu-profile] [--heap-snapshot] [--no-idle-touch]
  *
  * Scenarios (operator-context.ts: `Scenario`; add one by writing a module and listing it in
  * SCENARIOS):
@@ -81,6 +81,7 @@ function parseOptions(argv: string[]): {
       'keep-cluster': { type: 'boolean', default: false },
       'cpu-profile': { type: 'boolean', default: false },
       'heap-snapshot': { type: 'boolean', default: false },
+      'no-idle-touch': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-results/operator.json' },
       'max-minutes': { type: 'string', default: '45' },
       'operator-env': { type: 'string', multiple: true, default: [] },
@@ -119,6 +120,7 @@ function parseOptions(argv: string[]): {
       runtime: values.runtime,
       cpuProfile: values['cpu-profile'],
       heapSnapshot: values['heap-snapshot'],
+      idleTouch: !values['no-idle-touch'],
       operatorEnv: Object.fromEntries(
         values['operator-env'].map((pair) => {
           const at = pair.indexOf('=');
