@@ -5,6 +5,7 @@
  * object (e.g. one written before a CRD upgrade added a field).
  */
 import { z } from 'zod';
+import type { ResourceDescriptor } from '../runtime/resource.js';
 import { type CelRule, isDns1035Label } from './schema-helpers.js';
 import { SpecSchema } from './spec.js';
 import { StatusSchema } from './status.js';
@@ -17,6 +18,15 @@ export const PLURAL = 'summarizerservices';
 export const SINGULAR = 'summarizerservice';
 export const SHORT_NAMES = ['sumsvc'] as const;
 export const CATEGORIES = ['llmplan'] as const;
+
+/** The REST descriptor every client of the API (operator, llmplanctl, tests) addresses it by. */
+export const summarizerServices: ResourceDescriptor = {
+  group: GROUP,
+  version: VERSION,
+  plural: PLURAL,
+  kind: KIND,
+  namespaced: true,
+};
 
 /**
  * Rules on the whole object (the only place CEL can see metadata.name). The name becomes

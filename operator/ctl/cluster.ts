@@ -7,33 +7,18 @@ import type { V1ControllerRevision } from '@kubernetes/client-node';
 import { ANNOTATIONS, LABELS } from '../api/labels.js';
 import {
   GROUP,
-  KIND,
   PLURAL,
   type SummarizerService,
   safeParseSummarizerService,
-  VERSION,
+  summarizerServices,
 } from '../api/summarizerservice.js';
 import { REVISION_LABEL, type Revision, readRevision } from '../remediation/revisions.js';
 import { isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
-import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
+import { builtin, type KubeObject } from '../runtime/resource.js';
 import type { Session } from './connect.js';
 import { type ApiCall, CtlError, describeApiError, isObjectNotFound } from './errors.js';
 
-export const summarizerServices: ResourceDescriptor = {
-  group: GROUP,
-  version: VERSION,
-  plural: PLURAL,
-  kind: KIND,
-  namespaced: true,
-};
-
-export const controllerRevisions: ResourceDescriptor = {
-  group: 'apps',
-  version: 'v1',
-  plural: 'controllerrevisions',
-  kind: 'ControllerRevision',
-  namespaced: true,
-};
+const { controllerRevisions } = builtin;
 
 /** The live object: `raw` as stored (for diffs and patches), `object` typed. */
 export interface LiveSummarizerService {

@@ -6,7 +6,6 @@
 import { LABELS, MANAGER } from '../api/labels.js';
 import { GROUP, KIND } from '../api/summarizerservice.js';
 import {
-  controllerRevisions,
   INSTANCE_INDEX,
   indexByInstance,
   Remediator,
@@ -93,7 +92,7 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
   const observed = new Map<ResourceDescriptor, Map<string | undefined, Informer<KubeObject>>>([
     [builtin.pods, informers(builtin.pods, 'instance', podForCache)],
     [builtin.replicaSets, informers(builtin.replicaSets, 'instance', replicaSetForCache)],
-    [controllerRevisions, informers(controllerRevisions, 'owned')],
+    [builtin.controllerRevisions, informers(builtin.controllerRevisions, 'owned')],
   ]);
   const pick = (map: Map<string | undefined, Informer<KubeObject>>, namespace: string) => {
     const informer = map.get(scopeOf(namespace));
@@ -136,7 +135,7 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
           watchSource(informer, byInstanceLabel),
         ),
       ),
-      ...[...(observed.get(controllerRevisions)?.values() ?? [])].map((informer) =>
+      ...[...(observed.get(builtin.controllerRevisions)?.values() ?? [])].map((informer) =>
         watchSource(informer, enqueueRequestForOwner({ group: GROUP, kind: KIND })),
       ),
     ],

@@ -1,19 +1,12 @@
 /**
- * REST descriptors of the SummarizerService and of every kind it owns, so the reconciler
+ * REST descriptors of every kind the SummarizerService owns (and its own, from api/), so the reconciler
  * can address a desired object by its apiVersion/kind.
  */
 
-import { GROUP, KIND, PLURAL, VERSION } from '../api/summarizerservice.js';
 import { builtin, type ResourceDescriptor } from '../runtime/index.js';
 import { MANAGED_CHILD_KINDS } from './children.js';
 
-export const summarizerServices: ResourceDescriptor = {
-  group: GROUP,
-  version: VERSION,
-  plural: PLURAL,
-  kind: KIND,
-  namespaced: true,
-};
+export { summarizerServices } from '../api/summarizerservice.js';
 
 const CHILD_DESCRIPTORS: readonly ResourceDescriptor[] = [
   builtin.serviceAccounts,

@@ -19,11 +19,10 @@ import type {
 import { Counter } from 'prom-client';
 import { ANNOTATIONS, LABELS } from '../api/labels.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
-import type { SummarizerService } from '../api/summarizerservice.js';
+import { type SummarizerService, summarizerServices } from '../api/summarizerservice.js';
 import { isControlledBy } from '../reconcile/children.js';
 import type { ConfigData } from '../reconcile/config.js';
 import { effectiveReplicas } from '../reconcile/desired.js';
-import { summarizerServices } from '../reconcile/resources.js';
 import type { BackendProbe } from '../reconcile/status.js';
 import {
   builtin,
@@ -51,13 +50,7 @@ import {
   revisionsToPrune,
 } from './revisions.js';
 
-export const controllerRevisions: ResourceDescriptor = {
-  group: 'apps',
-  version: 'v1',
-  plural: 'controllerrevisions',
-  kind: 'ControllerRevision',
-  namespaced: true,
-};
+const { controllerRevisions } = builtin;
 
 /** Pods and ReplicaSets are not owned by the resource: find them by its instance label. */
 export const INSTANCE_INDEX = 'instance';

@@ -11,6 +11,7 @@
  * delay for both). Target: ≤ 5 s.
  */
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { summarizerServices } from '../../operator/api/summarizerservice.js';
 import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
 import type { BenchContext, Row, Scenario, ScenarioReport } from './operator-context.js';
 
@@ -28,13 +29,6 @@ const KINDS: readonly Kind[] = [
 const POD_SIGNALS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull']);
 const REPEATS = 3;
 const TARGET_MS = 5_000;
-const sumsvc = {
-  group: 'llmplan.io',
-  version: 'v1alpha1',
-  plural: 'summarizerservices',
-  kind: 'SummarizerService',
-  namespaced: true,
-};
 
 interface Sample {
   kind: string;
@@ -78,7 +72,7 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: s
 async function measureOnce(ctx: BenchContext, namespace: string, kind: Kind): Promise<Sample> {
   const { client } = ctx;
   await client.apply(
-    sumsvc,
+    summarizerServices,
     {
       apiVersion: 'llmplan.io/v1alpha1',
       kind: 'SummarizerService',
@@ -91,7 +85,7 @@ async function measureOnce(ctx: BenchContext, namespace: string, kind: Kind): Pr
     { fieldManager: 'bench', force: true },
   );
   const healthy = async () => {
-    const cr = (await client.get(sumsvc, 'llmplan', namespace)) as KubeObject & {
+    const cr = (await client.get(summarizerServices, 'llmplan', namespace)) as KubeObject & {
       status?: { currentRevision?: string; lastHealthyRevision?: string };
     };
     return (
@@ -149,7 +143,7 @@ async function measureOnce(ctx: BenchContext, namespace: string, kind: Kind): Pr
   try {
     changedAt = performance.now();
     await client.patch(
-      sumsvc,
+      summarizerServices,
       'llmplan',
       namespace,
       { spec: { image: { tag: kind.tag } } },

@@ -26,7 +26,6 @@ import { safeParseSummarizerService } from '../../operator/api/summarizerservice
 import { objectForCache, podForCache, replicaSetForCache } from '../../operator/reconcile/cache.js';
 import { desiredState } from '../../operator/reconcile/desired.js';
 import { childResources, summarizerServices } from '../../operator/reconcile/resources.js';
-import { controllerRevisions } from '../../operator/remediation/remediator.js';
 import {
   builtin,
   Informer,
@@ -406,7 +405,7 @@ async function measureObjects(
     ...childResources,
     builtin.pods,
     builtin.replicaSets,
-    controllerRevisions,
+    builtin.controllerRevisions,
   ];
   for (const resource of kinds) {
     const list = await ctx.client.list<KubeObject>(resource, { namespace });

@@ -24,13 +24,9 @@ import {
   parseSummarizerService,
   type SummarizerService,
   type SummarizerServiceInput,
-} from '../../operator/api/summarizerservice.js';
-import {
-  controllerRevisions,
-  getSummarizerService,
-  patchSpec,
   summarizerServices,
-} from '../../operator/ctl/cluster.js';
+} from '../../operator/api/summarizerservice.js';
+import { getSummarizerService, patchSpec } from '../../operator/ctl/cluster.js';
 import { connect } from '../../operator/ctl/connect.js';
 import { CtlError } from '../../operator/ctl/errors.js';
 import { desiredState } from '../../operator/reconcile/desired.js';
@@ -126,7 +122,7 @@ async function deploy(
       ...(health === 'failed' ? { [REVISION_ANNOTATIONS.healthReason]: 'CrashLoopBackOff' } : {}),
     };
   }
-  await client.create(controllerRevisions, revision);
+  await client.create(builtin.controllerRevisions, revision);
   revisions.set(number, { hash: desired.specRevision, spec: cr.spec });
 }
 
