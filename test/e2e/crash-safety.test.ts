@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SummarizerServiceStatus } from '../../operator/api/status.js';
 import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
+import { applySummarizerService, getSummarizerService, setTag } from './kubectl-sumsvc.js';
 
 const kc = kubeConfig();
 let ns: string;
@@ -23,11 +24,7 @@ afterAll(async () => {
 });
 
 async function status(): Promise<SummarizerServiceStatus | undefined> {
-  return (
-    JSON.parse(await kubectlOk(['get', 'sumsvc', 'llmplan', '-n', ns, '-o', 'json'])) as {
-      status?: SummarizerServiceStatus;
-    }
-  ).status;
+  return (await getSummarizerService<{ status?: SummarizerServiceStatus }>(ns)).status;
 }
 async function image(): Promise<string> {
   return kubectlOk([
@@ -48,31 +45,15 @@ describe.skipIf(!inject('localCluster'))('an operator killed right after decidin
       env: { LLMPLAN_FAULT: 'exit-after-remediation-commit', LLMPLAN_BACKEND_PROBE: 'false' },
     });
     operators.push(doomed);
-    await kubectlOk(['apply', '--server-side', '--field-manager=e2e', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'llmplan.io/v1alpha1',
-        kind: 'SummarizerService',
-        metadata: { name: 'llmplan', namespace: ns },
-        spec: {
-          image: { repository: 'registry.local/summarizer', tag: 'v1' },
-          remediation: { cooldownSeconds: 0 },
-        },
-      }),
+    await applySummarizerService(ns, {
+      image: { repository: 'registry.local/summarizer', tag: 'v1' },
+      remediation: { cooldownSeconds: 0 },
     });
     await eventually(async () => (await status())?.lastHealthyRevision, {
       what: 'v1 healthy',
       timeoutMs: 60_000,
     });
-    await kubectlOk([
-      'patch',
-      'sumsvc',
-      'llmplan',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      '{"spec":{"image":{"tag":"v2-crashloop"}}}',
-    ]);
+    await setTag(ns, 'v2-crashloop');
 
     // It decides, commits, and dies before acting.
     await Promise.race([

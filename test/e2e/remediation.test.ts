@@ -9,6 +9,7 @@ import type { HistoryEntry, SummarizerServiceStatus } from '../../operator/api/s
 import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
+import { applySummarizerService, getSummarizerService, setTag } from './kubectl-sumsvc.js';
 
 const SCENARIOS = ['crash', 'pull', 'oom', 'backend', 'overload', 'bounds'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -44,40 +45,15 @@ afterAll(async () => {
   await Promise.all(disposers.map((d) => d()));
 });
 
-/** Applies a SummarizerService `llmplan` with the fake LM Studio as its backend. */
+/** Applies SummarizerService `llmplan` with the fake LM Studio as its backend. */
 async function apply(ns: string, spec: Record<string, unknown>): Promise<void> {
-  const object = {
-    apiVersion: 'llmplan.io/v1alpha1',
-    kind: 'SummarizerService',
-    metadata: { name: 'llmplan', namespace: ns },
-    spec: {
-      lmstudio: { externalName: '127.0.0.1', port: fake.port },
-      ...spec,
-    },
-  };
-  await kubectlOk(['apply', '--server-side', '--field-manager=e2e', '-f', '-'], {
-    input: JSON.stringify(object),
+  await applySummarizerService(ns, {
+    lmstudio: { externalName: '127.0.0.1', port: fake.port },
+    ...spec,
   });
 }
 
-async function setTag(ns: string, tag: string): Promise<void> {
-  await kubectlOk([
-    'patch',
-    'sumsvc',
-    'llmplan',
-    '-n',
-    ns,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { image: { tag } } }),
-  ]);
-}
-
-async function observe(ns: string): Promise<Observed> {
-  return JSON.parse(
-    await kubectlOk(['get', 'sumsvc', 'llmplan', '-n', ns, '-o', 'json']),
-  ) as Observed;
-}
+const observe = (ns: string) => getSummarizerService<Observed>(ns);
 
 async function deploymentOf(
   ns: string,
