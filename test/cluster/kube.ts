@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import type { KubeClient } from '../../operator/runtime/index.js';
 
 const run = promisify(execFile);
 
@@ -124,4 +125,22 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** A 10-minute token for ServiceAccount `name` (TokenRequest), to act as it in a test. */
+export async function serviceAccountToken(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  const response = await client.request<{ status: { token: string } }>({
+    method: 'POST',
+    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    body: {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 600 },
+    },
+  });
+  return response.status.token;
 }

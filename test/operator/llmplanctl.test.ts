@@ -34,7 +34,13 @@ import { buildRevision, REVISION_ANNOTATIONS } from '../../operator/remediation/
 import { KubeClient } from '../../operator/runtime/client.js';
 import { loadClusterAccess } from '../../operator/runtime/kubeconfig.js';
 import { builtin, type KubeObject } from '../../operator/runtime/resource.js';
-import { createTestNamespace, kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
+import {
+  createTestNamespace,
+  kubeConfig,
+  kubeconfigPath,
+  kubectlOk,
+  serviceAccountToken,
+} from '../cluster/kube.js';
 import { installCrd } from './harness.js';
 
 const run = promisify(execFile);
@@ -472,17 +478,9 @@ describe('llmplanctl errors', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns.name }],
     });
-    const token = await client.request<{ status: { token: string } }>({
-      method: 'POST',
-      path: `/api/v1/namespaces/${ns.name}/serviceaccounts/${sa}/token`,
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 600 },
-      },
-    });
+    const token = await serviceAccountToken(client, ns.name, sa);
     const config = parse(readFileSync(kubeconfigPath(), 'utf8'));
-    config.users = [{ name: sa, user: { token: token.status.token } }];
+    config.users = [{ name: sa, user: { token: token } }];
     config.contexts = [
       { name: sa, context: { cluster: config.clusters[0].name, user: sa, namespace: ns.name } },
     ];

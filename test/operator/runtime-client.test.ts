@@ -25,7 +25,13 @@ import {
   type ResourceDescriptor,
   withDesiredHash,
 } from '../../operator/runtime/index.js';
-import { createTestNamespace, eventually, kubeConfig, kubeconfigPath } from '../cluster/kube.js';
+import {
+  createTestNamespace,
+  eventually,
+  kubeConfig,
+  kubeconfigPath,
+  serviceAccountToken,
+} from '../cluster/kube.js';
 
 const kc = kubeConfig();
 const client = new KubeClient(kc, { fieldManager: 'runtime-test' });
@@ -133,20 +139,12 @@ describe('KubeClient', () => {
   it('turns an RBAC denial into ForbiddenError with the reason', async () => {
     const sa = 'runtime-test-nobody';
     await client.create(builtin.serviceAccounts, { metadata: { name: sa, namespace: ns.name } });
-    const token = await client.request<{ status: { token: string } }>({
-      method: 'POST',
-      path: `/api/v1/namespaces/${ns.name}/serviceaccounts/${sa}/token`,
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 600 },
-      },
-    });
+    const token = await serviceAccountToken(client, ns.name, sa);
     const cluster = kc.getCurrentCluster()!;
     const limited = new KubeConfig();
     limited.loadFromOptions({
       clusters: [cluster],
-      users: [{ name: sa, token: token.status.token }],
+      users: [{ name: sa, token }],
       contexts: [{ name: 'limited', cluster: cluster.name, user: sa }],
       currentContext: 'limited',
     });
@@ -184,19 +182,11 @@ describe('loading credentials without client-node', () => {
   it('authenticates in-cluster style with a ServiceAccount token and CA', async () => {
     const sa = 'runtime-test-incluster';
     await client.create(builtin.serviceAccounts, { metadata: { name: sa, namespace: ns.name } });
-    const token = await client.request<{ status: { token: string } }>({
-      method: 'POST',
-      path: `/api/v1/namespaces/${ns.name}/serviceaccounts/${sa}/token`,
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 600 },
-      },
-    });
+    const token = await serviceAccountToken(client, ns.name, sa);
     const dir = mkdtempSync(path.join(tmpdir(), 'rt-sa-'));
     const ca = (await loadClusterAccess({ kubeconfig: kubeconfigPath() }).tls()).ca;
     writeFileSync(path.join(dir, 'ca.crt'), ca ?? '');
-    writeFileSync(path.join(dir, 'token'), token.status.token);
+    writeFileSync(path.join(dir, 'token'), token);
     const server = new URL(kc.getCurrentCluster()!.server);
     const podLike = new KubeClient(
       inCluster(
