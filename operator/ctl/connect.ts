@@ -10,28 +10,26 @@
  * the first one that exists (say --kubeconfig for another).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { KubeClient } from '../runtime/client.js';
 import type { ClusterAccess } from '../runtime/connection.js';
-import { fromKubeconfigFile, inCluster } from '../runtime/kubeconfig.js';
+import {
+  chooseKubeconfig as choose,
+  fromKubeconfigFile,
+  inCluster,
+  type KubeconfigChoice,
+  SERVICE_ACCOUNT_DIR,
+} from '../runtime/kubeconfig.js';
 import { type Connection, CtlError } from './errors.js';
 
 export const FIELD_MANAGER = 'llmplanctl';
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface ConnectOptions {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
-}
-
-/** Where the kubeconfig comes from (for messages: "from --kubeconfig"). */
-export interface KubeconfigChoice {
-  file: string;
-  origin: '--kubeconfig' | 'KUBECONFIG' | '~/.kube/config';
 }
 
 /** What a kubeconfig says about one context, read without connecting. */
@@ -50,26 +48,17 @@ export interface Session extends Connection {
   close(): Promise<void>;
 }
 
-/** The kubeconfig file to use, or undefined when there is none (then: in-cluster, or an error). */
+/** The runtime's choice of kubeconfig file (flag, KUBECONFIG, ~/.kube/config), as a CtlError when it fails. */
 export function chooseKubeconfig(
   flag: string | undefined,
   env: NodeJS.ProcessEnv,
-  exists: (file: string) => boolean = existsSync,
+  exists?: (file: string) => boolean,
 ): KubeconfigChoice | undefined {
-  if (flag !== undefined) {
-    if (!exists(flag)) throw new CtlError(`kubeconfig ${flag} (from --kubeconfig): no such file`);
-    return { file: flag, origin: '--kubeconfig' };
+  try {
+    return choose(flag, env, exists);
+  } catch (err) {
+    throw new CtlError(err instanceof Error ? err.message : String(err));
   }
-  if (env.KUBECONFIG) {
-    const files = env.KUBECONFIG.split(path.delimiter).filter((f) => f !== '');
-    const found = files.find(exists);
-    if (!found) {
-      throw new CtlError(`kubeconfig: no file of KUBECONFIG=${env.KUBECONFIG} exists`);
-    }
-    return { file: found, origin: 'KUBECONFIG' };
-  }
-  const home = path.join(env.HOME ?? homedir(), '.kube', 'config');
-  return exists(home) ? { file: home, origin: '~/.kube/config' } : undefined;
 }
 
 /** Reads the chosen context of a kubeconfig file: its namespace, server and kind of auth. */

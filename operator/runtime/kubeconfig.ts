@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import type { ClusterAccess, TlsMaterial } from './connection.js';
 
 export interface LoadOptions {
-  /** Kubeconfig path; default: first entry of $KUBECONFIG, else ~/.kube/config, else in-cluster. */
+  /** Kubeconfig path; default: first existing entry of $KUBECONFIG, else ~/.kube/config, else in-cluster. */
   kubeconfig?: string;
   /** Context name; default: current-context. */
   context?: string;
@@ -25,7 +25,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Where a pod's ServiceAccount token, CA and namespace are mounted. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const TOKEN_FILE_TTL_MS = 60_000;
 
 interface Named<T> {
@@ -38,14 +39,43 @@ interface Named<T> {
 
 type Fields = Record<string, unknown>;
 
+/** Which kubeconfig file, and where that choice came from (for messages). */
+export interface KubeconfigChoice {
+  file: string;
+  origin: '--kubeconfig' | 'KUBECONFIG' | '~/.kube/config';
+}
+
+/**
+ * The kubeconfig file to use, as kubectl finds it: the explicit path, else the first existing
+ * entry of $KUBECONFIG (kubectl merges them; one file is enough here), else ~/.kube/config.
+ * undefined when there is none (then: in-cluster, or an error). A named file that does not
+ * exist is an error that names it.
+ */
+export function chooseKubeconfig(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  exists: (file: string) => boolean = existsSync,
+): KubeconfigChoice | undefined {
+  if (explicit !== undefined) {
+    if (!exists(explicit))
+      throw new Error(`kubeconfig ${explicit} (from --kubeconfig): no such file`);
+    return { file: explicit, origin: '--kubeconfig' };
+  }
+  if (env.KUBECONFIG) {
+    const found = env.KUBECONFIG.split(path.delimiter)
+      .filter((f) => f !== '')
+      .find(exists);
+    if (!found) throw new Error(`kubeconfig: no file of KUBECONFIG=${env.KUBECONFIG} exists`);
+    return { file: found, origin: 'KUBECONFIG' };
+  }
+  const home = path.join(env.HOME ?? homedir(), '.kube', 'config');
+  return exists(home) ? { file: home, origin: '~/.kube/config' } : undefined;
+}
+
 export function loadClusterAccess(options: LoadOptions = {}): ClusterAccess {
   const env = options.env ?? process.env;
-  const home = path.join(env.HOME ?? homedir(), '.kube', 'config');
-  const file =
-    options.kubeconfig ??
-    env.KUBECONFIG?.split(path.delimiter).find((p) => p !== '') ??
-    (existsSync(home) ? home : undefined);
-  if (file) return fromKubeconfigFile(file, options.context);
+  const choice = chooseKubeconfig(options.kubeconfig, env);
+  if (choice) return fromKubeconfigFile(choice.file, options.context);
   if (env.KUBERNETES_SERVICE_HOST)
     return inCluster(env, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
   throw new Error('no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster');
