@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Client } from 'undici';
 import { ENV, SERVICE_ENV } from '../../service/env.js';
+import { processCpuSeconds } from './operator-metrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONNECTIONS = 64;
@@ -101,16 +102,9 @@ const requestBody = JSON.stringify({
   language: 'korean',
 });
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    // Fields after the command name: state is [0], utime [11], stime [12], in clock ticks (100/s).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
+/** CPU seconds a process has used (from /proc); NaN where unknown. */
+const cpuSeconds = (pid: number | undefined) =>
+  (pid === undefined ? undefined : processCpuSeconds(pid)) ?? Number.NaN;
 
 async function load(
   url: string,
