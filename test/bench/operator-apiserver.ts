@@ -7,16 +7,15 @@
  */
 import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
 import type { Row, Scenario, ScenarioReport } from './operator-context.js';
+import { type Latencies, latencies, round } from './operator-metrics.js';
 
 const REQUESTS = 200;
 const CONCURRENCIES = [1, 8] as const;
 
-interface Measure {
+interface Measure extends Latencies {
   request: string;
   concurrency: number;
   meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
   perSecond: number;
 }
 
@@ -38,14 +37,11 @@ async function measure(
     }),
   );
   const wallMs = performance.now() - started;
-  times.sort((a, b) => a - b);
-  const round = (n: number) => Math.round(n * 10) / 10;
   return {
     request,
     concurrency,
-    meanMs: round(times.reduce((a, b) => a + b, 0) / times.length),
-    p50Ms: round(times[Math.floor(times.length / 2)] ?? Number.NaN),
-    p99Ms: round(times[Math.floor(times.length * 0.99)] ?? Number.NaN),
+    ...latencies(times),
+    meanMs: round(times.reduce((a, b) => a + b, 0) / times.length, 1),
     perSecond: Math.round((REQUESTS / wallMs) * 1000),
   };
 }
@@ -103,8 +99,8 @@ export const apiserverScenario: Scenario = {
       request: `${m.request}, ${m.concurrency} at a time`,
       'requests/s': m.perSecond,
       'mean ms': m.meanMs,
-      'p50 ms': m.p50Ms,
-      'p99 ms': m.p99Ms,
+      'p50 ms': m.p50,
+      'p99 ms': m.p99,
     }));
     return { rows, targets: [], results: { requestsPerCase: REQUESTS, measures } };
   },

@@ -308,3 +308,25 @@ export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Nearest-rank percentiles of a sample (milliseconds or any unit), rounded to 0.1. */
+export interface Latencies {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function latencies(values: number[]): Latencies {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) =>
+    sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+  return {
+    count: sorted.length,
+    p50: round(rank(50), 1),
+    p90: round(rank(90), 1),
+    p99: round(rank(99), 1),
+    max: round(sorted.at(-1) ?? Number.NaN, 1),
+  };
+}

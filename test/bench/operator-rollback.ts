@@ -14,6 +14,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
 import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
 import type { BenchContext, Row, Scenario, ScenarioReport } from './operator-context.js';
+import { latencies } from './operator-metrics.js';
 
 interface Kind {
   name: string;
@@ -195,16 +196,15 @@ export const rollbackScenario: Scenario = {
       for (const namespace of namespaces) await ctx.deleteNamespace(namespace);
     }
     const rows: Row[] = KINDS.map((kind) => {
-      const mine = samples
-        .filter((s) => s.kind === kind.name)
-        .map((s) => s.signalToRollbackMs)
-        .sort((a, b) => a - b);
+      const mine = latencies(
+        samples.filter((s) => s.kind === kind.name).map((s) => s.signalToRollbackMs),
+      );
       const spec = samples.filter((s) => s.kind === kind.name).map((s) => s.specChangeToSignalMs);
       return {
         failure: kind.name,
-        runs: mine.length,
-        'signal → rollback p50 (ms)': mine[Math.floor(mine.length / 2)] ?? 0,
-        'signal → rollback max (ms)': mine.at(-1) ?? 0,
+        runs: mine.count,
+        'signal → rollback p50 (ms)': mine.p50,
+        'signal → rollback max (ms)': mine.max,
         'spec change → signal (ms, kwok)': Math.round(
           spec.reduce((a, b) => a + b, 0) / Math.max(1, spec.length),
         ),

@@ -45,6 +45,8 @@ import {
   CpuWatch,
   counterDelta,
   HealthProbe,
+  type Latencies,
+  latencies,
   MiB,
   type OperatorCounters,
   round,
@@ -68,14 +70,6 @@ const SETTLE_LIMIT_MS = 60_000;
 
 type CpuReading = ReturnType<CpuWatch['read']>;
 type HealthWindow = ReturnType<HealthProbe['between']>;
-
-interface Latencies {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
 
 export interface ScaleResult {
   size: number;
@@ -130,19 +124,6 @@ export interface ScaleResult {
     externalIdle: number;
   };
   loadAverage: { before: number[]; after: number[] };
-}
-
-function latencies(values: number[]): Latencies {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) =>
-    sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-  return {
-    count: sorted.length,
-    p50: round(rank(50), 1),
-    p90: round(rank(90), 1),
-    p99: round(rank(99), 1),
-    max: round(sorted.at(-1) ?? Number.NaN, 1),
-  };
 }
 
 /** A SummarizerService as small as the pods allow: 10m CPU, 32Mi, so 1000 fit on kwok nodes. */
