@@ -3,23 +3,43 @@
 # test/cluster/bins/go.mod and caches them outside the checkout, keyed by the
 # module files and this script, so a fresh clone reuses a previous build.
 #
-#   test/cluster/build-bins.sh            build if needed, print the bin dir
+#   test/cluster/build-bins.sh            the control plane and kwok: build if needed, print the bin dir
+#   test/cluster/build-bins.sh node       kubeadm, kubelet, kube-proxy (a kind node's), same pins
 #
 # Env: LLMPLAN_BIN_CACHE (default ~/.cache/llmplan/k8s-bins).
 set -euo pipefail
+set_name=${1:-control-plane}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 module="$here/bins"
 cache_root=${LLMPLAN_BIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmplan/k8s-bins}
 key=$(cat "$module/go.mod" "$module/go.sum" "$module/cmd/etcd/main.go" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
-out="$cache_root/$key"
-binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
+case "$set_name" in
+  control-plane)
+    out="$cache_root/$key"
+    binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
+    ;;
+  node)
+    out="$cache_root/node-$key"
+    binaries=(kubeadm kubelet kube-proxy)
+    ;;
+  *) echo "build-bins.sh: unknown set '$set_name' (control-plane or node)" >&2; exit 2 ;;
+esac
 
 complete() {
   local b
   for b in "${binaries[@]}"; do [ -x "$1/$b" ] || return 1; done
 }
 
+if complete "$out"; then
+  echo "$out"
+  exit 0
+fi
+# One build at a time per cache (the test setup and make may ask at once);
+# whoever waited finds the other's result.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/.lock-$set_name"
+flock 9
 if complete "$out"; then
   echo "$out"
   exit 0
@@ -48,13 +68,13 @@ trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 cd "$module"
 export CGO_ENABLED=0
-echo "building control-plane binaries into $out (kubernetes $kube_version, etcd $etcd_version, kwok $kwok_version)" >&2
-go build -trimpath -ldflags "$etcd_ldflags" -o "$tmp/etcd" ./cmd/etcd
-for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-  go build -trimpath -ldflags "$kube_ldflags" -o "$tmp/$cmd" "k8s.io/kubernetes/cmd/$cmd"
-done
-for cmd in kwok kwokctl; do
-  go build -trimpath -ldflags "$kwok_ldflags" -o "$tmp/$cmd" "sigs.k8s.io/kwok/cmd/$cmd"
+echo "building $set_name binaries into $out (kubernetes $kube_version, etcd $etcd_version, kwok $kwok_version)" >&2
+for b in "${binaries[@]}"; do
+  case "$b" in
+    etcd) go build -trimpath -ldflags "$etcd_ldflags" -o "$tmp/etcd" ./cmd/etcd ;;
+    kwok | kwokctl) go build -trimpath -ldflags "$kwok_ldflags" -o "$tmp/$b" "sigs.k8s.io/kwok/cmd/$b" ;;
+    *) go build -trimpath -ldflags "$kube_ldflags" -o "$tmp/$b" "k8s.io/kubernetes/cmd/$b" ;;
+  esac
 done
 complete "$tmp"
 rm -rf "$out"
