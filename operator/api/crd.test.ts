@@ -83,10 +83,12 @@ describe('crds/summarizerservice.yaml', () => {
     );
     expect(columns).toEqual([
       'Ready',
+      'Status',
       'Replicas',
       'ReadyReplicas',
       'Revision',
       'Tag',
+      'Serving',
       'Reason',
       'Endpoint',
       'Age',
