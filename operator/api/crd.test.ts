@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { buildCrd, openApiSchema, renderCrdYaml, withDefaultsDescribed } from './crd.js';
 import type { JsonSchema } from './structural.js';
 import { parseSummarizerService } from './summarizerservice.js';
 
-const crdPath = fileURLToPath(new URL('../../crds/summarizerservice.yaml', import.meta.url));
+const crdsDir = fileURLToPath(new URL('../../crds/', import.meta.url));
+const crdPath = `${crdsDir}summarizerservice.yaml`;
 
 type Visit = (node: JsonSchema, path: string) => void;
 function walk(node: JsonSchema, path: string, visit: Visit): void {
@@ -40,6 +41,18 @@ describe('crds/summarizerservice.yaml', () => {
     expect(readFileSync(crdPath, 'utf8')).toBe(renderCrdYaml());
   });
 
+  it('is the only manifest in crds/: `kubectl apply -f crds/` reads every *.yaml, *.yml and *.json there', () => {
+    const manifests = readdirSync(crdsDir).filter((f) => /\.(ya?ml|json)$/.test(f));
+    expect(manifests).toEqual(['summarizerservice.yaml']);
+    const kinds = parseAllDocuments(readFileSync(crdPath, 'utf8')).map((d) => d.get('kind'));
+    expect(kinds).toEqual(['CustomResourceDefinition']);
+    // kustomize reads `Kustomization` (one of its three file names), kubectl -f does not.
+    expect(parse(readFileSync(`${crdsDir}Kustomization`, 'utf8'))).toMatchObject({
+      kind: 'Kustomization',
+      resources: ['summarizerservice.yaml'],
+    });
+  });
+
   it('round-trips through YAML to the built object', () => {
     expect(parse(renderCrdYaml())).toEqual(buildCrd());
   });
@@ -70,10 +83,12 @@ describe('crds/summarizerservice.yaml', () => {
     );
     expect(columns).toEqual([
       'Ready',
+      'Status',
       'Replicas',
       'ReadyReplicas',
       'Revision',
       'Tag',
+      'Serving',
       'Reason',
       'Endpoint',
       'Age',

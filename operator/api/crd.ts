@@ -127,10 +127,14 @@ export function buildCrd(): JsonSchema {
           },
           additionalPrinterColumns: [
             { name: 'Ready', type: 'string', jsonPath: `${readyStatus}.status` },
+            // RolledBack, MemoryBumped, ScaledUp… : what the spec alone does not say.
+            { name: 'Status', type: 'string', jsonPath: '.status.state' },
             { name: 'Replicas', type: 'integer', jsonPath: '.status.replicas' },
             { name: 'ReadyReplicas', type: 'integer', jsonPath: '.status.readyReplicas' },
             { name: 'Revision', type: 'string', jsonPath: '.status.currentRevision' },
             { name: 'Tag', type: 'string', jsonPath: '.spec.image.tag' },
+            // Next to the spec's tag: after a rollback they differ.
+            { name: 'Serving', type: 'string', jsonPath: '.status.servedImageTag' },
             { name: 'Reason', type: 'string', jsonPath: `${readyStatus}.reason`, priority: 1 },
             { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

@@ -18,6 +18,12 @@ export const APP_NAME = 'llmplan';
 /** Value of `app.kubernetes.io/managed-by` and the server-side-apply field manager. */
 export const MANAGER = 'llmplan-operator';
 export const FIELD_MANAGER = MANAGER;
+/**
+ * The field manager that hands a Deployment's `spec.replicas` over to the HPA: the
+ * operator's own apply leaves the field out while autoscaling, and server-side apply would
+ * remove a field its only manager stops setting. See reconcile/replicas.ts.
+ */
+export const REPLICAS_HANDOVER_MANAGER = 'llmplan-replicas-handover';
 
 export const LABELS = {
   name: 'app.kubernetes.io/name',
@@ -39,7 +45,16 @@ export const ANNOTATIONS = {
    * cannot see a field the operator stopped setting; the hash changes when it does.
    */
   appliedHash: 'llmplan.io/applied-hash',
+  /**
+   * Who sets the Deployment's spec.replicas: `llmplan-operator` (autoscaling off, its
+   * apply sets the field) or, written by the handover manager, `HorizontalPodAutoscaler`
+   * (see reconcile/replicas.ts).
+   */
+  replicasOwner: 'llmplan.io/replicas-owner',
 } as const;
+
+/** Values of {@link ANNOTATIONS.replicasOwner}. */
+export const REPLICAS_OWNER = { operator: MANAGER, hpa: 'HorizontalPodAutoscaler' } as const;
 
 /** Argo CD's tracking keys: never written by the operator onto a child. */
 export const ARGOCD_TRACKING_KEYS: readonly string[] = [

@@ -163,6 +163,19 @@ export const StatusSchema = z
       'The last revision judged failed; not retried until the spec changes.',
     ).optional(),
     endpoint: z.string().max(2048).optional().meta({ description: 'Where the service answers.' }),
+    state: z
+      .string()
+      .max(1024)
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+      .optional()
+      .meta({
+        description:
+          'One word for kubectl get: the reason of Degraded while it is True (the remediation in effect: RolledBack, MemoryBumped, ScaledUp; or RolloutFailed, OwnershipConflict, BackendUnreachable…), else Paused, Progressing, Ready, or the reason of Ready=False.',
+      }),
+    servedImageTag: z.string().max(256).optional().meta({
+      description:
+        "Tag (or digest) of the summarizer image the Deployment serves: spec.image.tag's, or an earlier one while a rollback is in effect.",
+    }),
     remediation: RemediationStateSchema.optional(),
     history: z
       .array(HistoryEntrySchema)

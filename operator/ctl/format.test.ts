@@ -88,7 +88,13 @@ const statusView: StatusView = {
   generation: 4,
   observedGeneration: 4,
   paused: false,
-  image: { repository: 'ghcr.io/acme/s', tag: 'v2', served: 'ghcr.io/acme/s:v1' },
+  state: 'RolledBack',
+  image: {
+    repository: 'ghcr.io/acme/s',
+    tag: 'v2',
+    served: 'ghcr.io/acme/s:v1',
+    servedTag: 'v1',
+  },
   replicas: { desired: 3, current: 5, ready: 5 },
   endpoint: 'http://llmplan.prod.svc:8000',
   revisionsListed: true,
@@ -122,7 +128,9 @@ describe('formatStatus', () => {
   it('shows every part of the status in readable lines and tables', () => {
     const text = formatStatus(statusView, now);
     expect(text).toContain('Name:             llmplan');
-    expect(text).toContain('Image tag:        v2');
+    expect(text).toContain('Status:           RolledBack');
+    // The tag the spec asks for, and the one served instead (what kubectl get shows as SERVING).
+    expect(text).toContain('Image tag:        v2 (serving v1)\n');
     expect(text).toContain('Replicas:         3 desired, 5 current, 5 ready');
     expect(text).toContain('Paused:           no');
     expect(text).toContain('Endpoint:         http://llmplan.prod.svc:8000');
@@ -140,9 +148,10 @@ describe('formatStatus', () => {
   });
 
   it('says <none> where there is nothing', () => {
+    const { state: _none, ...withoutState } = statusView;
     const text = formatStatus(
       {
-        ...statusView,
+        ...withoutState,
         paused: true,
         image: {},
         replicas: { autoscaling: { minReplicas: 1, maxReplicas: 4 } },
@@ -152,7 +161,8 @@ describe('formatStatus', () => {
       },
       now,
     );
-    expect(text).toContain("Image tag:        <operator's default>");
+    expect(text).toContain('Status:           <none>');
+    expect(text).toContain("Image tag:        <operator's default>\n");
     expect(text).toContain('Replicas:         autoscaling 1-4, current unknown, ready unknown');
     expect(text).toContain('Paused:           yes');
     expect(text).toContain('Remediation in effect:\n  <none>');

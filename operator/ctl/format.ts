@@ -88,10 +88,13 @@ function formatReplicas(replicas: StatusView['replicas']): string {
 
 export function formatStatus(view: StatusView, now: Date): string {
   const { image, revisions, remediation } = view;
+  const serving =
+    image.servedTag && image.servedTag !== image.tag ? ` (serving ${image.servedTag})` : '';
   const fields: [string, string][] = [
     ['Name', view.name],
     ['Namespace', view.namespace],
-    ['Image tag', image.tag ?? "<operator's default>"],
+    ['Status', view.state ?? NONE],
+    ['Image tag', `${image.tag ?? "<operator's default>"}${serving}`],
     ['Image repository', image.repository ?? "<operator's default>"],
     ['Replicas', formatReplicas(view.replicas)],
     ['Paused', view.paused ? 'yes (the operator changes nothing)' : 'no'],

@@ -86,7 +86,12 @@ describe('buildStatusView', () => {
       generation: 4,
       observedGeneration: 4,
       paused: false,
-      image: { repository: 'ghcr.io/acme/s', tag: 'v2', served: 'ghcr.io/acme/s:v1' },
+      image: {
+        repository: 'ghcr.io/acme/s',
+        tag: 'v2',
+        served: 'ghcr.io/acme/s:v1',
+        servedTag: 'v1',
+      },
       replicas: { desired: 3, current: 3, ready: 3 },
       endpoint: 'http://llmplan.llmplan-dev.svc:8000',
       revisions: {
@@ -124,6 +129,16 @@ describe('buildStatusView', () => {
     expect(view.revisions.current).toEqual({ hash: 'bbbbb2' });
     expect(view.revisions.served).toEqual({ hash: 'aaaaa1' });
     expect(view.image.tag).toBe('v2');
+    // The served tag then comes from status alone, with the state kubectl get shows.
+    expect(view.image.servedTag).toBeUndefined();
+    const reported = summarizerService(rolledBack.spec, rolledBack.metadata, {
+      ...rolledBack.status,
+      state: 'RolledBack',
+      servedImageTag: 'v1',
+    });
+    const fromStatus = buildStatusView(reported, undefined);
+    expect(fromStatus.state).toBe('RolledBack');
+    expect(fromStatus.image.servedTag).toBe('v1');
   });
 });
 

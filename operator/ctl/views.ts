@@ -44,7 +44,10 @@ export interface StatusView {
   generation?: number;
   observedGeneration?: number;
   paused: boolean;
-  image: { repository?: string; tag?: string; served?: string };
+  /** status.state: the word kubectl get shows as STATUS (RolledBack, Ready…). */
+  state?: string;
+  /** `served`: the image of the served revision; `servedTag`: status.servedImageTag. */
+  image: { repository?: string; tag?: string; served?: string; servedTag?: string };
   replicas: {
     desired?: number;
     autoscaling?: { minReplicas: number; maxReplicas: number };
@@ -119,10 +122,12 @@ export function buildStatusView(
       ? { observedGeneration: status.observedGeneration }
       : {}),
     paused: spec.paused === true,
+    ...optional('state', status.state),
     image: {
       ...(spec.image?.repository ? { repository: spec.image.repository } : {}),
       ...optional('tag', tag),
       ...(served?.image ? { served: served.image } : {}),
+      ...optional('servedTag', status.servedImageTag ?? tagOf(served?.image)),
     },
     replicas: {
       ...(spec.autoscaling?.enabled

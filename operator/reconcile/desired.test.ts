@@ -84,8 +84,10 @@ describe('desiredState: the default resource', () => {
   });
 
   it('rolls the Deployment with surge only, the spec deadline and history limit', () => {
-    const { spec } = deploymentOf(objects);
+    const { spec, metadata } = deploymentOf(objects);
     expect(spec?.replicas).toBe(1);
+    // Autoscaling off: the operator sets the count, and says so (replicas.ts).
+    expect(metadata?.annotations?.['llmplan.io/replicas-owner']).toBe('llmplan-operator');
     expect(spec?.selector).toEqual({
       matchLabels: { 'app.kubernetes.io/name': 'llmplan', 'app.kubernetes.io/instance': 'llmplan' },
     });
@@ -229,8 +231,12 @@ describe('desiredState: spec areas', () => {
         targetMemoryUtilizationPercentage: 70,
       },
     });
-    const { objects } = desiredState(cr, options);
-    expect(deploymentOf(objects).spec).not.toHaveProperty('replicas');
+    const { objects, autoscalingMinReplicas } = desiredState(cr, options);
+    const deployment = deploymentOf(objects);
+    expect(deployment.spec).not.toHaveProperty('replicas');
+    // The handover manager sets both (replicas.ts); the Deployment starts at the minimum.
+    expect(deployment.metadata?.annotations).not.toHaveProperty('llmplan.io/replicas-owner');
+    expect(autoscalingMinReplicas).toBe(3);
     expect(find(objects, 'HorizontalPodAutoscaler')).toMatchObject({
       apiVersion: 'autoscaling/v2',
       spec: {
@@ -418,6 +424,9 @@ describe('desiredState: remediation overrides', () => {
       minReplicas: 4,
       maxReplicas: 4,
     });
+    expect(
+      desiredState(hpa, { ...options, overrides: { replicas: 5 } }).autoscalingMinReplicas,
+    ).toBe(4);
     const { objects } = desiredState(summarizerService({ replicas: 1 }), {
       ...options,
       overrides: { replicas: 5 },

@@ -19,6 +19,7 @@ import {
   COMPONENTS,
   childNames,
   HTTP_PORT_NAME,
+  REPLICAS_OWNER,
   selectorLabels,
   withoutArgoTracking,
 } from '../api/labels.js';
@@ -57,6 +58,11 @@ export interface DesiredState {
   specRevision: string;
   /** Revision the Deployment serves: specRevision, or the rollback target's. */
   servedRevision: string;
+  /**
+   * While autoscaling: the HPA's minimum. The Deployment (which then has no replicas of
+   * its own) is created, and switched to autoscaling, at no fewer (reconcile/replicas.ts).
+   */
+  autoscalingMinReplicas?: number;
 }
 
 /** Replicas the workload runs (autoscaling off) or the HPA floor (on), with the scale-up floor. */
@@ -86,11 +92,13 @@ function deployment(
       annotations: {
         [ANNOTATIONS.revision]: servedRevision,
         [ANNOTATIONS.templateHash]: podTemplateHash(template),
+        // While autoscaling the handover manager sets it (reconcile/replicas.ts).
+        ...(scale.autoscaling ? {} : { [ANNOTATIONS.replicasOwner]: REPLICAS_OWNER.operator }),
       },
     }),
     spec: {
       // Left out while autoscaling: the HPA owns the count, and applying a value would
-      // fight it on every reconcile.
+      // fight it on every reconcile. The reconciler hands the field over first.
       ...(scale.autoscaling ? {} : { replicas: scale.replicas }),
       selector: { matchLabels: selectorLabels(cr.metadata.name) },
       // Surge, never drop below the desired count: a failing new revision leaves the old
@@ -265,11 +273,13 @@ export function desiredState(cr: SummarizerService, options: DesiredOptions): De
     pdb(cr, overrides),
     ingress(cr),
   ];
+  const scale = effectiveReplicas(cr, overrides);
   return {
     objects: objects.filter((o): o is DesiredObject => o !== undefined),
     specPodTemplate: specTemplate,
     specConfigData,
     specRevision,
     servedRevision,
+    ...(scale.autoscaling ? { autoscalingMinReplicas: scale.minReplicas } : {}),
   };
 }

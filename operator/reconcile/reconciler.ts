@@ -52,6 +52,7 @@ import {
   unwantedChildren,
 } from './children.js';
 import { type DesiredState, desiredState } from './desired.js';
+import { handOverReplicas } from './replicas.js';
 import { childResource, childResources, summarizerServices } from './resources.js';
 import { type BackendProbe, computeStatus, statusNeedsUpdate } from './status.js';
 
@@ -160,7 +161,9 @@ export class SummarizerServiceReconciler implements Reconciler {
       const first = desired.objects.filter((o) => FIRST_WAVE.has(o.kind));
       const second = desired.objects.filter((o) => !FIRST_WAVE.has(o.kind));
       for (const wave of [first, second]) {
-        const outcomes = await Promise.all(wave.map((object) => this.#ensure(cr, object, ctx)));
+        const outcomes = await Promise.all(
+          wave.map((object) => this.#ensure(cr, object, ctx, desired.autoscalingMinReplicas)),
+        );
         for (const [i, outcome] of outcomes.entries()) {
           if (outcome.conflict) conflicts.push(outcome.conflict);
           if (outcome.error) errors.push(outcome.error);
@@ -261,11 +264,15 @@ export class SummarizerServiceReconciler implements Reconciler {
     return Math.min(probe ?? REMEDIATION_POLL_MS, REMEDIATION_POLL_MS);
   }
 
-  /** Applies one child if it differs, unless its name belongs to someone else. */
+  /**
+   * Applies one child if it differs, unless its name belongs to someone else. While
+   * autoscaling (`minReplicas` set), the Deployment's replicas are handed over first.
+   */
   async #ensure(
     cr: SummarizerService,
     object: DesiredObject,
     ctx: ReconcileContext,
+    minReplicas?: number,
   ): Promise<ChildOutcome> {
     const resource = childResource(object.apiVersion, object.kind);
     const { name, namespace } = object.metadata;
@@ -296,17 +303,43 @@ export class SummarizerServiceReconciler implements Reconciler {
       this.#stamped.set(object, desired);
     }
     try {
-      const result = await applyIfNeeded(this.#deps.client, resource, desired, live, {
-        force: true,
-        // A hand edit that re-keyed a list element (a Service port renumbered) makes our
-        // apply Invalid; we own the child, so overwrite it (see apply.ts).
-        repairInvalid: true,
-        signal: ctx.signal,
-      });
-      if (result.applied) {
+      const handover =
+        object.kind === 'Deployment' && minReplicas !== undefined
+          ? await handOverReplicas(
+              this.#deps.client,
+              resource,
+              desired,
+              live,
+              minReplicas,
+              ctx.signal,
+            )
+          : undefined;
+      const result = await applyIfNeeded(
+        this.#deps.client,
+        resource,
+        desired,
+        handover?.object ?? live,
+        {
+          force: true,
+          // A hand edit that re-keyed a list element (a Service port renumbered) makes our
+          // apply Invalid; we own the child, so overwrite it (see apply.ts).
+          repairInvalid: true,
+          signal: ctx.signal,
+        },
+      );
+      if (result.applied || handover) {
         const created = live === undefined;
+        const handedOver = handover && `spec.replicas ${handover.replicas} handed over to the HPA`;
+        const changes = [result.applied && (result.difference ?? 'changed'), handedOver]
+          .filter(Boolean)
+          .join('; ');
         ctx.logger.info(
-          { kind: object.kind, child: name, difference: result.difference },
+          {
+            kind: object.kind,
+            child: name,
+            difference: result.difference,
+            handedOver: handover?.replicas,
+          },
           created ? 'created child' : 'updated child',
         );
         this.#deps.recorder.record(
@@ -315,8 +348,8 @@ export class SummarizerServiceReconciler implements Reconciler {
           created ? 'Created' : 'Updated',
           created ? 'Create' : 'Update',
           created
-            ? `Created ${object.kind} ${name}`
-            : `Updated ${object.kind} ${name} (${result.difference ?? 'changed'})`,
+            ? `Created ${object.kind} ${name}${handedOver ? ` (${handedOver})` : ''}`
+            : `Updated ${object.kind} ${name} (${changes})`,
           result.object,
         );
       }

@@ -10,6 +10,8 @@ import {
   endpointOf,
   rolloutState,
   type StatusObservation,
+  servedImageTag,
+  stateOf,
   statusNeedsUpdate,
 } from './status.js';
 
@@ -308,6 +310,78 @@ describe('computeStatus', () => {
     expect(getCondition(changed.conditions, 'Progressing')?.lastTransitionTime).toBe(
       '2025-06-01T12:00:00Z',
     );
+  });
+});
+
+describe('state: one word for kubectl get (STATUS)', () => {
+  const degradedBy = (reason: string) => ({
+    conditionOverrides: [{ type: 'Degraded', status: 'True' as const, reason, message: '…' }],
+  });
+  it.each<[string, Partial<StatusObservation>, string]>([
+    ['healthy', {}, 'Ready'],
+    ['a rollout under way', { deployment: deployment({ updated: 1 }) }, 'Progressing'],
+    ['no Deployment yet', { deployment: undefined }, 'Progressing'],
+    ['a rollback in effect, though Ready', degradedBy('RolledBack'), 'RolledBack'],
+    ['a memory bump in effect', degradedBy('MemoryBumped'), 'MemoryBumped'],
+    ['an emergency scale-up in effect', degradedBy('ScaledUp'), 'ScaledUp'],
+    [
+      'LM Studio unreachable',
+      { backend: { state: 'unreachable', reason: 'x' } },
+      'BackendUnreachable',
+    ],
+    ['an apply refused', { reconcileError: 'invalid' }, 'ReconcileFailed'],
+    ['paused', { cr: summarizerService({ replicas: 2, paused: true }) }, 'Paused'],
+  ])('%s', (_what, partial, state) => {
+    expect(observe(partial).state).toBe(state);
+  });
+
+  it('falls back to the reason Ready is False', () => {
+    const at = '2025-06-01T12:00:00Z';
+    const condition = (type: string, status: 'True' | 'False', reason: string) => ({
+      type,
+      status,
+      reason,
+      message: '',
+      lastTransitionTime: at,
+    });
+    const conditions = [
+      condition('Ready', 'False', 'Unavailable'),
+      condition('Progressing', 'False', 'RolloutComplete'),
+      condition('Degraded', 'False', 'AsExpected'),
+    ];
+    expect(stateOf(conditions, false)).toBe('Unavailable');
+    expect(stateOf([], false)).toBe('Progressing');
+  });
+});
+
+describe('servedImageTag: the tag the Deployment serves (SERVING)', () => {
+  const serving = (image: string): V1Deployment => {
+    const d = deployment();
+    d.spec = {
+      ...d.spec!,
+      template: {
+        spec: {
+          containers: [
+            { name: 'istio-proxy', image: 'proxy:1.0' },
+            { name: 'summarizer', image },
+          ],
+        },
+      },
+    };
+    return d;
+  };
+
+  it('reads the summarizer container: tag, else digest, else latest', () => {
+    expect(servedImageTag(serving('registry.local:5000/summarizer:v1'))).toBe('v1');
+    expect(servedImageTag(serving('summarizer:v1@sha256:abc'))).toBe('v1');
+    expect(servedImageTag(serving('summarizer@sha256:abc'))).toBe('sha256:abc');
+    expect(servedImageTag(serving('registry.local:5000/summarizer'))).toBe('latest');
+    expect(servedImageTag(undefined)).toBeUndefined();
+  });
+
+  it('is in status with the Deployment, and absent without it', () => {
+    expect(observe({ deployment: serving('summarizer:v1') }).servedImageTag).toBe('v1');
+    expect(observe({ deployment: undefined })).not.toHaveProperty('servedImageTag');
   });
 });
 

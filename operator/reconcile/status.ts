@@ -5,12 +5,19 @@
  * `conditionOverrides` (e.g. Degraded/RolledBack), applied last.
  */
 import type { V1Deployment, V1DeploymentCondition } from '@kubernetes/client-node';
-import { ConditionType, type ConditionUpdate, Reason, setCondition } from '../api/conditions.js';
-import { childNames, labelSelectorString, selectorLabels } from '../api/labels.js';
+import {
+  ConditionType,
+  type ConditionUpdate,
+  getCondition,
+  Reason,
+  setCondition,
+} from '../api/conditions.js';
+import { CONTAINER_NAME, childNames, labelSelectorString, selectorLabels } from '../api/labels.js';
 import type { Condition, SummarizerServiceStatus } from '../api/status.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
 import { namespaceOf, type OwnershipConflict } from './children.js';
 import { canonicalJson } from './hash.js';
+import { splitImage } from './pod-template.js';
 
 /** The operator's own probe of LM Studio (GET /v1/models). */
 export type BackendProbe =
@@ -300,6 +307,30 @@ function remediationFieldsOf(status: SummarizerServiceStatus | undefined): Remed
   ) as RemediationStatusFields;
 }
 
+/**
+ * status.state, one word for `kubectl get`: what needs attention first (Degraded's reason:
+ * the remediation in effect, or what is wrong), else what the resource is doing.
+ */
+export function stateOf(conditions: readonly Condition[], paused: boolean): string {
+  const degraded = getCondition(conditions, ConditionType.Degraded);
+  if (degraded?.status === 'True') return degraded.reason;
+  if (paused) return Reason.Paused;
+  if (getCondition(conditions, ConditionType.Progressing)?.status === 'True') {
+    return ConditionType.Progressing;
+  }
+  const ready = getCondition(conditions, ConditionType.Ready);
+  if (!ready) return ConditionType.Progressing;
+  return ready.status === 'True' ? ConditionType.Ready : ready.reason;
+}
+
+/** status.servedImageTag: the tag (else digest) of the summarizer image the Deployment serves. */
+export function servedImageTag(d: V1Deployment | undefined): string | undefined {
+  const image = d?.spec?.template?.spec?.containers?.find((c) => c.name === CONTAINER_NAME)?.image;
+  if (!image) return undefined;
+  const { tag, digest } = splitImage(image);
+  return tag ?? digest ?? 'latest';
+}
+
 export function computeStatus(obs: StatusObservation): SummarizerServiceStatus {
   const { cr, deployment, now } = obs;
   const generation = cr.metadata.generation;
@@ -313,6 +344,7 @@ export function computeStatus(obs: StatusObservation): SummarizerServiceStatus {
     ...(obs.conditionOverrides ?? []),
   ];
   for (const update of updates) conditions = setCondition(conditions, update, now, generation);
+  const served = servedImageTag(deployment);
   return {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions,
@@ -320,6 +352,8 @@ export function computeStatus(obs: StatusObservation): SummarizerServiceStatus {
     readyReplicas: deployment?.status?.readyReplicas ?? 0,
     selector: labelSelectorString(selectorLabels(cr.metadata.name)),
     endpoint: endpointOf(cr, obs.conflicts),
+    state: stateOf(conditions, cr.spec.paused === true),
+    ...(served ? { servedImageTag: served } : {}),
     ...(obs.remediation ?? remediationFieldsOf(cr.status)),
   };
 }

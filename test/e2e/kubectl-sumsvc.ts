@@ -40,3 +40,17 @@ export async function setTag(ns: string, tag: string): Promise<void> {
 export async function getSummarizerService<T>(ns: string): Promise<T> {
   return JSON.parse(await kubectlOk(['get', 'sumsvc', NAME, '-n', ns, '-o', 'json'])) as T;
 }
+
+/** `kubectl get sumsvc llmplan`, the table a user reads, as column → value (and the raw text). */
+export async function getRow(ns: string): Promise<{ text: string; row: Record<string, string> }> {
+  const text = await kubectlOk(['get', 'sumsvc', NAME, '-n', ns]);
+  const [header = '', line = ''] = text.trim().split('\n');
+  const values = line.trim().split(/\s+/);
+  const row = Object.fromEntries(
+    header
+      .trim()
+      .split(/\s+/)
+      .map((h, i) => [h, values[i] ?? '']),
+  );
+  return { text, row };
+}

@@ -9,7 +9,7 @@ import type { HistoryEntry, SummarizerServiceStatus } from '../../operator/api/s
 import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
-import { applySummarizerService, getSummarizerService, setTag } from './kubectl-sumsvc.js';
+import { applySummarizerService, getRow, getSummarizerService, setTag } from './kubectl-sumsvc.js';
 
 const SCENARIOS = ['crash', 'pull', 'oom', 'backend', 'overload', 'bounds'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -157,6 +157,16 @@ describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
       expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v1');
       expect(actions(later)).toHaveLength(1);
       expect(condition(later, 'Ready')?.status).toBe('True');
+      // `kubectl get sumsvc` says so: Ready, but rolled back, serving v1, not the spec's tag.
+      const table = await getRow(ns);
+      console.info(`kubectl get sumsvc after the rollback of ${badTag}:\n${table.text}`);
+      expect(table.row).toMatchObject({
+        NAME: 'llmplan',
+        READY: 'True',
+        STATUS: 'RolledBack',
+        TAG: badTag,
+        SERVING: 'v1',
+      });
 
       // A new spec is tried, and becomes the last healthy revision.
       await setTag(ns, 'v3');
@@ -166,6 +176,12 @@ describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
       expect(v3.status?.failedRevision).toBeUndefined();
       expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v3');
       expect(condition(v3, 'Degraded')?.status).toBe('False');
+      expect((await getRow(ns)).row).toMatchObject({
+        READY: 'True',
+        STATUS: 'Ready',
+        TAG: 'v3',
+        SERVING: 'v3',
+      });
     });
   }
 
@@ -192,6 +208,7 @@ describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
     expect(actions(later, 'MemoryBump')).toHaveLength(2);
     expect((await deploymentOf(ns)).memory).toBe('2Gi');
     expect(condition(later, 'Degraded')?.reason).toBe('MemoryBumped');
+    expect((await getRow(ns)).row).toMatchObject({ READY: 'True', STATUS: 'MemoryBumped' });
     expect(
       await operator.metricValue('llmplan_remediation_actions_total', {
         action: 'MemoryBump',
@@ -301,6 +318,7 @@ describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
       what: 'Deployment at 4 replicas',
     });
     expect(condition(await observe(ns), 'Degraded')?.reason).toBe('ScaledUp');
+    expect((await getRow(ns)).row.STATUS).toBe('ScaledUp');
 
     await setReady('True');
     const back = await eventually(

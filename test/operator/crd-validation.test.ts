@@ -81,7 +81,10 @@ describe('the CRD', () => {
   });
 
   it('reads well in kubectl explain', async () => {
-    const out = await kubectlOk(['explain', 'sumsvc.spec.autoscaling']);
+    // A CRD just created or changed is published in OpenAPI a moment after it is Established.
+    const out = await eventually(() => kubectlOk(['explain', 'sumsvc.spec.autoscaling']), {
+      what: 'kubectl explain to find the CRD',
+    });
     expect(out).toContain('KIND:       SummarizerService');
     expect(out).toMatch(
       /minReplicas\s+<integer>\s+Fewest replicas the HPA keeps\. Defaults to 1\./,
@@ -369,7 +372,11 @@ describe('subresources and printer columns', () => {
       cr: local.data,
       deployment: {
         metadata: { generation: 1 },
-        spec: { replicas: 2, selector: {}, template: {} },
+        spec: {
+          replicas: 2,
+          selector: {},
+          template: { spec: { containers: [{ name: 'summarizer', image: 'summarizer:v0.1.0' }] } },
+        },
         status: {
           observedGeneration: 1,
           replicas: 2,
@@ -422,13 +429,15 @@ describe('subresources and printer columns', () => {
       },
       { what: 'the status to show' },
     );
-    // NAME READY REPLICAS READYREPLICAS REVISION TAG REASON ENDPOINT AGE
-    expect(row.slice(0, 8)).toEqual([
+    // NAME READY STATUS REPLICAS READYREPLICAS REVISION TAG SERVING REASON ENDPOINT AGE
+    expect(row.slice(0, 10)).toEqual([
       'live',
       'True',
+      'Ready',
       '2',
       '2',
       'abc123def0',
+      'v0.1.0',
       'v0.1.0',
       'Available',
       `http://live.${namespace.name}.svc:8000`,
@@ -440,10 +449,12 @@ describe('subresources and printer columns', () => {
     expect(headers).toEqual([
       'NAME',
       'READY',
+      'STATUS',
       'REPLICAS',
       'READYREPLICAS',
       'REVISION',
       'TAG',
+      'SERVING',
       'REASON',
       'ENDPOINT',
       'AGE',

@@ -240,7 +240,8 @@ describe('llmplanctl status', () => {
     const text = result.stdout;
     expect(text).toMatch(/^Name: +llmplan$/m);
     expect(text).toMatch(new RegExp(`^Namespace: +${ns.name}$`, 'm'));
-    expect(text).toMatch(/^Image tag: +v3$/m);
+    // Rolled back: the spec's tag, and the one served instead.
+    expect(text).toMatch(/^Image tag: +v3 \(serving v2\)$/m);
     expect(text).toMatch(/^Replicas: +3 desired, 4 current, 3 ready$/m);
     expect(text).toMatch(/^Paused: +no$/m);
     expect(text).toMatch(new RegExp(`^Endpoint: +http://llmplan\\.${ns.name}\\.svc:8000$`, 'm'));

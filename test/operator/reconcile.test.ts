@@ -532,7 +532,7 @@ describe('optional children toggled on and off', () => {
     });
     expect(hpa.spec?.metrics?.map((m) => m.resource?.name).sort()).toEqual(['cpu', 'memory']);
     await waitForChild(client, 'pdb', ns.name, name, () => true, 'created (up to 5 replicas)');
-    // The operator no longer applies replicas: the HPA (kube-controller-manager) owns the count.
+    // The operator no longer applies replicas: handed over to the HPA (autoscaling.test.ts).
     const deployment = await waitForChild(
       client,
       'deployment',
@@ -542,7 +542,7 @@ describe('optional children toggled on and off', () => {
       'replicas not applied by the operator',
     );
     expect(operatorFields(deployment)).toContain('"f:template"');
-    // The HPA raises the count to its minimum; the operator does not fight it back to 1.
+    // Switched on at the HPA's minimum; the operator does not fight it back to 1.
     await waitForChild(
       client,
       'deployment',
