@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing but Node; `cluster` runs against the real
-// local control plane (test/cluster/global-setup.ts starts it, or reuses the
-// cluster named by KUBECONFIG) and is where the Kubernetes API is exercised.
+// Three projects: `unit` needs nothing but Node; `cluster` runs against the real
+// local control plane with fake nodes (test/cluster/global-setup.ts starts it, or
+// reuses the cluster named by KUBECONFIG) and is where the Kubernetes API is
+// exercised; `kind` runs on the real kind cluster (test/kind/global-setup.ts),
+// real pods of the project's own images.
 export default defineConfig({
   test: {
     projects: [
@@ -30,6 +32,17 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One control plane on two cores: files run one at a time, each in its own namespaces.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'kind',
+          include: ['test/kind/**/*.test.ts'],
+          globalSetup: ['test/kind/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          // One real node on two cores: files run one at a time, each in its own namespaces.
           fileParallelism: false,
         },
       },

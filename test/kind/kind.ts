@@ -1,0 +1,100 @@
+/**
+ * Helpers for the tests on the kind cluster (real pods of the project's own
+ * images): the images this checkout built, LM Studio's stand-in (the real
+ * inference server) in a test namespace, port-forwards, pods and their state.
+ * The Kubernetes helpers of test/cluster/kube.ts work here unchanged.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { kubeconfigPath, kubectlOk } from '../cluster/kube.js';
+
+const manifests = path.join(import.meta.dirname, 'manifests');
+
+export function kindImages(): { service: string; operator: string; llm: string } {
+  return inject('kindImages');
+}
+
+/** The summarizer image built from this checkout, split as spec.image wants it. */
+export function serviceImage(): { repository: string; tag: string } {
+  const ref = kindImages().service;
+  const colon = ref.lastIndexOf(':');
+  return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+}
+
+/** The namespace `kind.sh up` deployed examples/dev.yaml and its LM Studio in. */
+export const DEV_NAMESPACE = 'llmplan-dev';
+
+/** spec.lmstudio for a resource that shares the dev namespace's inference server. */
+export const SHARED_LMSTUDIO = {
+  externalName: `lmstudio.${DEV_NAMESPACE}.svc.cluster.local`,
+} as const;
+
+/** Deploys LM Studio's stand-in (Deployment and Service `lmstudio`, port 1234) in `ns`. */
+export async function deployLmStudio(ns: string, args?: string[]): Promise<void> {
+  const docs = ['deployment.yaml', 'service.yaml'].map(
+    (file) =>
+      parse(readFileSync(path.join(manifests, 'lmstudio', file), 'utf8')) as Record<
+        string,
+        unknown
+      >,
+  );
+  const deployment = docs[0] as {
+    spec: { template: { spec: { containers: { image: string; args?: string[] }[] } } };
+  };
+  const container = deployment.spec.template.spec.containers[0]!;
+  container.image = kindImages().llm;
+  if (args !== undefined) container.args = args;
+  await kubectlOk(['apply', '-n', ns, '-f', '-'], {
+    input: docs.map((d) => stringify(d)).join('---\n'),
+  });
+  await kubectlOk(['rollout', 'status', '-n', ns, 'deployment/lmstudio', '--timeout=180s']);
+}
+
+export interface PortForward {
+  /** http://127.0.0.1:<local port> */
+  url: string;
+  stop(): void;
+}
+
+/** `kubectl port-forward` of `target` (svc/llmplan, pod/x) to a free local port on 127.0.0.1. */
+export function portForward(ns: string, target: string, port: number): Promise<PortForward> {
+  const child: ChildProcess = spawn(
+    inject('kubectl'),
+    [
+      '--kubeconfig',
+      kubeconfigPath(),
+      'port-forward',
+      '-n',
+      ns,
+      '--address',
+      '127.0.0.1',
+      target,
+      `:${port}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`port-forward ${target} printed no address within 20 s: ${output}`));
+    }, 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ url: `http://127.0.0.1:${match[1]}`, stop: () => child.kill() });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`port-forward ${target} exited ${code}: ${output}`));
+    });
+  });
+}
