@@ -1,8 +1,10 @@
 /**
  * What the end-to-end tests do as a user would, through kubectl: server-side apply the
- * SummarizerService `llmplan`, change its image tag, read it back.
+ * SummarizerService `llmplan`, change its image tag, read it back with its conditions,
+ * history, Events and Deployment. Used on both clusters (fake nodes and kind).
  */
-import { kubectlOk } from '../cluster/kube.js';
+import type { HistoryEntry, SummarizerServiceStatus } from '../../operator/api/status.js';
+import { eventually, kubectlOk } from '../cluster/kube.js';
 
 export const NAME = 'llmplan';
 
@@ -54,3 +56,66 @@ export async function getRow(ns: string): Promise<{ text: string; row: Record<st
   );
   return { text, row };
 }
+
+/** The parts of SummarizerService `llmplan` the end-to-end tests read. */
+export interface Observed {
+  spec: { image: { tag: string } };
+  status?: SummarizerServiceStatus;
+}
+
+export const observe = (ns: string) => getSummarizerService<Observed>(ns);
+
+/** The first container of Deployment `llmplan`: image, memory limit, and the replica count. */
+export async function deploymentOf(
+  ns: string,
+): Promise<{ image: string; memory?: string; replicas?: number }> {
+  const d = JSON.parse(await kubectlOk(['get', 'deployment', NAME, '-n', ns, '-o', 'json'])) as {
+    spec: {
+      replicas?: number;
+      template: {
+        spec: {
+          containers: Array<{ image: string; resources?: { limits?: { memory?: string } } }>;
+        };
+      };
+    };
+  };
+  const container = d.spec.template.spec.containers[0]!;
+  return {
+    image: container.image,
+    memory: container.resources?.limits?.memory,
+    replicas: d.spec.replicas,
+  };
+}
+
+export const condition = (o: Observed, type: string) =>
+  o.status?.conditions?.find((c) => c.type === type);
+
+/** Waits until the current revision is the last healthy one and Ready is True. */
+export async function waitHealthy(ns: string, what: string, timeoutMs = 60_000): Promise<Observed> {
+  return eventually(
+    async () => {
+      const o = await observe(ns);
+      const current = o.status?.currentRevision;
+      return current &&
+        o.status?.lastHealthyRevision === current &&
+        condition(o, 'Ready')?.status === 'True'
+        ? o
+        : undefined;
+    },
+    { what, timeoutMs },
+  );
+}
+
+/** The notes of the SummarizerService's Events with this reason. */
+export async function eventsFor(ns: string, reason: string): Promise<string[]> {
+  const list = JSON.parse(
+    await kubectlOk(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json']),
+  ) as { items: Array<{ reason?: string; note?: string; regarding?: { kind?: string } }> };
+  return list.items
+    .filter((e) => e.reason === reason && e.regarding?.kind === 'SummarizerService')
+    .map((e) => e.note ?? '');
+}
+
+/** status.history, or its entries of one action. */
+export const actions = (o: Observed, action?: string): HistoryEntry[] =>
+  (o.status?.history ?? []).filter((h) => !action || h.action === action);

@@ -5,11 +5,20 @@
  * in a namespace of its own.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { HistoryEntry, SummarizerServiceStatus } from '../../operator/api/status.js';
 import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
-import { applySummarizerService, getRow, getSummarizerService, setTag } from './kubectl-sumsvc.js';
+import {
+  actions,
+  applySummarizerService,
+  condition,
+  deploymentOf,
+  eventsFor,
+  getRow,
+  observe,
+  setTag,
+  waitHealthy,
+} from './kubectl-sumsvc.js';
 
 const SCENARIOS = ['crash', 'pull', 'oom', 'backend', 'overload', 'bounds'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -19,11 +28,6 @@ const namespaces = {} as Record<Scenario, string>;
 const disposers: Array<() => Promise<void>> = [];
 let operator: OperatorProcess;
 let fake: FakeLmStudio;
-
-interface Observed {
-  spec: { image: { tag: string } };
-  status?: SummarizerServiceStatus;
-}
 
 beforeAll(async () => {
   await installOperatorRbac();
@@ -52,60 +56,6 @@ async function apply(ns: string, spec: Record<string, unknown>): Promise<void> {
     ...spec,
   });
 }
-
-const observe = (ns: string) => getSummarizerService<Observed>(ns);
-
-async function deploymentOf(
-  ns: string,
-): Promise<{ image: string; memory?: string; replicas?: number }> {
-  const d = JSON.parse(
-    await kubectlOk(['get', 'deployment', 'llmplan', '-n', ns, '-o', 'json']),
-  ) as {
-    spec: {
-      replicas?: number;
-      template: {
-        spec: {
-          containers: Array<{ image: string; resources?: { limits?: { memory?: string } } }>;
-        };
-      };
-    };
-  };
-  const container = d.spec.template.spec.containers[0]!;
-  return {
-    image: container.image,
-    memory: container.resources?.limits?.memory,
-    replicas: d.spec.replicas,
-  };
-}
-
-const condition = (o: Observed, type: string) => o.status?.conditions?.find((c) => c.type === type);
-
-async function waitHealthy(ns: string, what: string, timeoutMs = 60_000): Promise<Observed> {
-  return eventually(
-    async () => {
-      const o = await observe(ns);
-      const current = o.status?.currentRevision;
-      return current &&
-        o.status?.lastHealthyRevision === current &&
-        condition(o, 'Ready')?.status === 'True'
-        ? o
-        : undefined;
-    },
-    { what, timeoutMs },
-  );
-}
-
-async function eventsFor(ns: string, reason: string): Promise<string[]> {
-  const list = JSON.parse(
-    await kubectlOk(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json']),
-  ) as { items: Array<{ reason?: string; note?: string; regarding?: { kind?: string } }> };
-  return list.items
-    .filter((e) => e.reason === reason && e.regarding?.kind === 'SummarizerService')
-    .map((e) => e.note ?? '');
-}
-
-const actions = (o: Observed, action?: string): HistoryEntry[] =>
-  (o.status?.history ?? []).filter((h) => !action || h.action === action);
 
 describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
   for (const [scenario, badTag, signal] of [

@@ -98,3 +98,59 @@ export function portForward(ns: string, target: string, port: number): Promise<P
     });
   });
 }
+
+/**
+ * Runs a shell pipeline as the runbook writes it (`kubectl logs … | grep …`),
+ * with the pinned kubectl first on PATH and KUBECONFIG pointing at the cluster.
+ */
+export async function runbook(pipeline: string): Promise<{ stdout: string; code: number }> {
+  const kubectlDir = path.dirname(inject('kubectl'));
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-o', 'pipefail', '-c', pipeline], {
+      env: {
+        ...process.env,
+        PATH: `${kubectlDir}:${process.env.PATH}`,
+        KUBECONFIG: kubeconfigPath(),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ stdout, code: code ?? 1 }));
+  });
+}
+
+/** Pods of SummarizerService `instance` in `ns`, as `kubectl get pods -o json` has them. */
+export async function summarizerPods(ns: string, instance = 'llmplan'): Promise<KindPod[]> {
+  const list = JSON.parse(
+    await kubectlOk([
+      'get',
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      `app.kubernetes.io/name=llmplan,app.kubernetes.io/instance=${instance}`,
+      '-o',
+      'json',
+    ]),
+  ) as { items: KindPod[] };
+  return list.items;
+}
+
+export interface KindPod {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec: { containers: { image: string }[] };
+  status: {
+    phase?: string;
+    podIP?: string;
+    containerStatuses?: {
+      ready: boolean;
+      restartCount: number;
+      state?: { waiting?: { reason?: string }; running?: object };
+      lastState?: { terminated?: { reason?: string; exitCode?: number } };
+    }[];
+  };
+}
