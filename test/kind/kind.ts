@@ -7,9 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubeconfigPath, kubectlOk } from '../cluster/kube.js';
+import { kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
 
 const manifests = path.join(import.meta.dirname, 'manifests');
 
@@ -153,4 +154,47 @@ export interface KindPod {
       lastState?: { terminated?: { reason?: string; exitCode?: number } };
     }[];
   };
+}
+
+/** What a pod's containers say: waiting reasons and last termination reasons. */
+function podReasons(pod: KindPod): string {
+  return (pod.status.containerStatuses ?? [])
+    .map((c) => `${c.state?.waiting?.reason ?? ''} ${c.lastState?.terminated?.reason ?? ''}`)
+    .join(' ');
+}
+
+/**
+ * Watches the summarizer pods of `ns` from now on and remembers when each
+ * reason (ErrImagePull, CrashLoopBackOff, OOMKilled, …) first appeared in a pod
+ * status the kubelet wrote: the failure signal's time, however briefly the pod
+ * lived (remediation replaces failing pods within seconds).
+ */
+export async function watchPodSignals(ns: string): Promise<PodSignals> {
+  const firstSeen = new Map<string, number>();
+  const watch = new k8s.Watch(kubeConfig());
+  const controller = await watch.watch(
+    `/api/v1/namespaces/${ns}/pods`,
+    { labelSelector: 'app.kubernetes.io/name=llmplan' },
+    (_phase, pod: KindPod) => {
+      for (const reason of podReasons(pod).split(/\s+/)) {
+        if (reason && !firstSeen.has(reason)) firstSeen.set(reason, Date.now());
+      }
+    },
+    () => undefined,
+  );
+  return {
+    first: (pattern) => {
+      const times = [...firstSeen].filter(([reason]) => pattern.test(reason)).map(([, t]) => t);
+      return times.length > 0 ? Math.min(...times) : undefined;
+    },
+    seen: () => [...firstSeen.keys()],
+    stop: () => controller.abort(),
+  };
+}
+
+export interface PodSignals {
+  /** When a reason matching `pattern` was first seen, if it was. */
+  first(pattern: RegExp): number | undefined;
+  seen(): string[];
+  stop(): void;
 }
