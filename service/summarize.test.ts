@@ -224,6 +224,7 @@ describe('summarize', () => {
           return { content: '<think>x</think> Short.', model: 'answered/model' };
         },
         model: 'configured/model',
+        contextTokens: 32_768,
         chunkChars: 1000,
         mapConcurrency: 4,
       },
@@ -255,6 +256,7 @@ describe('summarize', () => {
           return { content: `S[${user.slice(0, 7)}]`, model: 'm' };
         },
         model: 'm',
+        contextTokens: 32_768,
         chunkChars: 500,
         mapConcurrency: 2,
       },
@@ -279,6 +281,7 @@ describe('summarize', () => {
         {
           chat: async () => ({ content: '<think>only thinking</think>', model: 'm' }),
           model: 'm',
+          contextTokens: 32_768,
           chunkChars: 1000,
           mapConcurrency: 1,
         },

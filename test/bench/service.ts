@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     [ENV.port]: String(servicePort),
     [SERVICE_ENV.host]: '127.0.0.1',
     [ENV.lmstudioBaseUrl]: fakeBase,
-    [SERVICE_ENV.maxConcurrentRequests]: '256',
+    [ENV.lmstudioMaxConcurrency]: '256',
   });
   // (b) the passthrough, against the same fake.
   const passthrough = start('test/bench/passthrough.ts', [

@@ -40,9 +40,12 @@ export class CapturedLogs {
   }
 }
 
-export type ConfigOverrides = Partial<Omit<ServiceConfig, 'lmstudio' | 'defaults'>> & {
+export type ConfigOverrides = Partial<
+  Omit<ServiceConfig, 'lmstudio' | 'defaults' | 'admission'>
+> & {
   lmstudio?: Partial<ServiceConfig['lmstudio']>;
   defaults?: Partial<ServiceConfig['defaults']>;
+  admission?: Partial<ServiceConfig['admission']>;
 };
 
 export interface Stack {
@@ -78,6 +81,7 @@ export async function startStack(
     ...overrides,
     lmstudio: { ...base.lmstudio, ...TEST_DEFAULTS.lmstudio, ...overrides.lmstudio },
     defaults: { ...base.defaults, ...overrides.defaults },
+    admission: { ...base.admission, ...overrides.admission },
   };
   const logs = new CapturedLogs();
   const service = await startService(config, {
