@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing but Node; `cluster` runs against the real
-// local control plane (test/cluster/global-setup.ts starts it, or reuses the
-// cluster named by KUBECONFIG) and is where the Kubernetes API is exercised.
+// Three projects: `unit` needs nothing but Node; `llm` runs the service against
+// the real inference server (test/llm/global-setup.ts installs it; each file
+// starts its own on 127.0.0.1); `cluster` runs against the real local control
+// plane (test/cluster/global-setup.ts starts it, or reuses the cluster named by
+// KUBECONFIG) and is where the Kubernetes API is exercised.
 export default defineConfig({
   test: {
     projects: [
@@ -16,6 +18,17 @@ export default defineConfig({
             'test/unit/**/*.test.ts',
           ],
           testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'llm',
+          include: ['test/llm/**/*.test.ts'],
+          globalSetup: ['test/llm/global-setup.ts'],
+          // A 135M model on two cores: seconds per call; each test bounds its own time.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
       {

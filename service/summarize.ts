@@ -130,6 +130,8 @@ class Summarization {
   #contextTokens: number;
   /** Multiplies estimates once LM Studio has shown they run low (>= 1). */
   #estimateFactor = 1;
+  /** Bumped whenever the above change: an overflow of a call sent before teaches nothing new. */
+  #version = 0;
   calls = 0;
   /** Part calls that succeeded: the chunks of the log line. */
   partCount = 0;
@@ -191,6 +193,7 @@ class Summarization {
   async call(prompt: PromptKind, text: string, final: boolean, cancellation?: Cancellation) {
     this.calls += 1;
     const { chat, model } = this.#options;
+    const version = this.#version;
     try {
       const result = await chat(
         {
@@ -203,7 +206,8 @@ class Summarization {
       );
       return { text: stripReasoning(result.content), model: result.model };
     } catch (error) {
-      if (isOverflow(error)) this.#learn(error as LlmError, prompt, text);
+      if (isOverflow(error) && version === this.#version)
+        this.#learn(error as LlmError, prompt, text);
       throw error;
     }
   }
@@ -226,6 +230,7 @@ class Summarization {
       // Nothing learned: halve what is sent at once.
       this.#estimateFactor *= 2;
     }
+    this.#version += 1;
   }
 
   #tooSmall(): ContextTooSmallError {

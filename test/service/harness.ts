@@ -48,8 +48,8 @@ export type ConfigOverrides = Partial<
   admission?: Partial<ServiceConfig['admission']>;
 };
 
-export interface Stack {
-  fake: FakeLmStudio;
+/** The service in this process, in front of whatever LM Studio `baseUrl` names. */
+export interface RunningService {
   service: ServiceHandle;
   config: ServiceConfig;
   logs: CapturedLogs;
@@ -58,6 +58,12 @@ export interface Stack {
     body: unknown,
     init?: { path?: string; headers?: Record<string, string> },
   ): Promise<Response>;
+  /** The value of one series on /metrics (e.g. `summary_queue_depth`), undefined if absent. */
+  metric(series: string): Promise<number | undefined>;
+}
+
+export interface Stack extends RunningService {
+  fake: FakeLmStudio;
   stop(): Promise<void>;
 }
 
@@ -66,20 +72,21 @@ const TEST_DEFAULTS: ConfigOverrides = {
   lmstudio: { retryBaseMs: 5, timeoutMs: 5000, healthCacheMs: 1000, breakerResetMs: 300 },
 };
 
-export async function startStack(
+/** Starts the service on 127.0.0.1:0 with the test defaults, then `overrides`. */
+export async function startServiceAt(
+  baseUrl: string,
   overrides: ConfigOverrides = {},
-  fakeOptions: FakeLmStudioOptions = {},
-): Promise<Stack> {
-  const fake = await FakeLmStudio.start(fakeOptions);
+  testDefaults: ConfigOverrides = TEST_DEFAULTS,
+): Promise<RunningService> {
   const base = loadConfig({
-    [ENV.lmstudioBaseUrl]: fake.baseUrl,
+    [ENV.lmstudioBaseUrl]: baseUrl,
     [ENV.port]: '0',
     [SERVICE_ENV.host]: '127.0.0.1',
   });
   const config: ServiceConfig = {
     ...base,
     ...overrides,
-    lmstudio: { ...base.lmstudio, ...TEST_DEFAULTS.lmstudio, ...overrides.lmstudio },
+    lmstudio: { ...base.lmstudio, ...testDefaults.lmstudio, ...overrides.lmstudio },
     defaults: { ...base.defaults, ...overrides.defaults },
     admission: { ...base.admission, ...overrides.admission },
   };
@@ -89,7 +96,6 @@ export async function startStack(
   });
   const url = `http://127.0.0.1:${service.port}`;
   return {
-    fake,
     service,
     config,
     logs,
@@ -100,8 +106,25 @@ export async function startStack(
         headers: { 'content-type': 'application/json', ...init.headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
+    metric: async (series) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const found = text.split('\n').find((line) => line.startsWith(`${series} `));
+      return found === undefined ? undefined : Number(found.split(' ').at(-1));
+    },
+  };
+}
+
+export async function startStack(
+  overrides: ConfigOverrides = {},
+  fakeOptions: FakeLmStudioOptions = {},
+): Promise<Stack> {
+  const fake = await FakeLmStudio.start(fakeOptions);
+  const running = await startServiceAt(fake.baseUrl, overrides);
+  return {
+    ...running,
+    fake,
     stop: async () => {
-      await service.shutdown();
+      await running.service.shutdown();
       await fake.stop();
     },
   };
