@@ -110,6 +110,10 @@ export class InferenceServer {
     if (apiKey !== undefined) args.push('--api-key', apiKey);
     const child = spawn(inferencePython(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
+    // Never outlive the test process, however it ends.
+    const kill = () => child.kill('SIGKILL');
+    process.once('exit', kill);
+    child.once('exit', () => process.off('exit', kill));
     const exited = once(child, 'exit');
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
