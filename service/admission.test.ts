@@ -24,7 +24,12 @@ describe('Admission', () => {
     const second = await a.admit();
     expect([a.inFlight, a.queued]).toEqual([2, 0]);
     const order: number[] = [];
-    const later = [3, 4, 5].map((n) => a.admit().then((permit) => (order.push(n), permit)));
+    const later = [3, 4, 5].map((n) =>
+      a.admit().then((permit) => {
+        order.push(n);
+        return permit;
+      }),
+    );
     expect(a.queued).toBe(3);
     first.close();
     second.close();

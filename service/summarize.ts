@@ -152,13 +152,25 @@ class Summarization {
     return Math.ceil(estimateTokens(text) * this.#estimateFactor);
   }
 
+  /** Estimated tokens of each system prompt, by kind (and count). */
+  readonly #systemTokens = new Map<string, number>();
+
+  #systemPromptTokens(prompt: PromptKind): number {
+    const key = `${prompt.kind}|${'count' in prompt ? prompt.count : 0}`;
+    let tokens = this.#systemTokens.get(key);
+    if (tokens === undefined) {
+      const { summary_type, language } = this.#input;
+      tokens = estimateTokens(systemPrompt(summary_type, language, prompt, this.#options.model));
+      this.#systemTokens.set(key, tokens);
+    }
+    return tokens;
+  }
+
   /** Tokens left for the user text of a call of this kind. */
   budget(prompt: PromptKind, final: boolean): number {
-    const { summary_type, language } = this.#input;
-    const system = systemPrompt(summary_type, language, prompt, this.#options.model);
     return (
       this.#contextTokens -
-      this.#tokens(system) -
+      Math.ceil(this.#systemPromptTokens(prompt) * this.#estimateFactor) -
       this.#reserve(final) -
       contextMargin(this.#contextTokens) -
       2 * MESSAGE_OVERHEAD_TOKENS
@@ -219,10 +231,7 @@ class Summarization {
     if (contextTokens !== undefined && contextTokens < this.#contextTokens) {
       this.#contextTokens = contextTokens;
     }
-    const { summary_type, language } = this.#input;
-    const sent =
-      estimateTokens(systemPrompt(summary_type, language, prompt, this.#options.model)) +
-      estimateTokens(text);
+    const sent = this.#systemPromptTokens(prompt) + estimateTokens(text);
     if (promptTokens !== undefined && promptTokens > sent * this.#estimateFactor) {
       // The estimate ran low: from now on it is scaled to what the server counted.
       this.#estimateFactor = (promptTokens / sent) * 1.05;
