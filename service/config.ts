@@ -87,38 +87,25 @@ interface Bounds {
 const unsetIfBlank = (value: unknown): unknown =>
   typeof value === 'string' ? (value.trim() === '' ? undefined : value.trim()) : value;
 
+function boundedInteger(bounds: Bounds) {
+  return z
+    .string()
+    .regex(/^[+-]?\d+$/, `must be an integer between ${bounds.min} and ${bounds.max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .int()
+        .min(bounds.min, `must be at least ${bounds.min}`)
+        .max(bounds.max, `must be at most ${bounds.max}`),
+    );
+}
+
 function integer(fallback: number, bounds: Bounds) {
-  return z.preprocess(
-    unsetIfBlank,
-    z
-      .string()
-      .regex(/^[+-]?\d+$/, `must be an integer between ${bounds.min} and ${bounds.max}`)
-      .transform(Number)
-      .pipe(
-        z
-          .int()
-          .min(bounds.min, `must be at least ${bounds.min}`)
-          .max(bounds.max, `must be at most ${bounds.max}`),
-      )
-      .default(fallback),
-  );
+  return z.preprocess(unsetIfBlank, boundedInteger(bounds).default(fallback));
 }
 
 function optionalInteger(bounds: Bounds) {
-  return z.preprocess(
-    unsetIfBlank,
-    z
-      .string()
-      .regex(/^[+-]?\d+$/, `must be an integer between ${bounds.min} and ${bounds.max}`)
-      .transform(Number)
-      .pipe(
-        z
-          .int()
-          .min(bounds.min, `must be at least ${bounds.min}`)
-          .max(bounds.max, `must be at most ${bounds.max}`),
-      )
-      .optional(),
-  );
+  return z.preprocess(unsetIfBlank, boundedInteger(bounds).optional());
 }
 
 function decimal(fallback: number, bounds: Bounds) {

@@ -14,7 +14,8 @@
  *       (test/bench/service-real.ts) at 1, 2 and 4 clients: tokens/s and req/s.
  *   and the wall time of a 50,000-character summary at 300 ms per LLM call.
  *
- * Flags: --baseline REF, --skip-real. Env: BENCH_SECONDS (5), BENCH_ROUNDS (3).
+ * Flags: --baseline REF, --skip-real, --real-only (only (a), to bench-results/service-real.json).
+ * Env: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_REAL_ROUNDS (2).
  * Goals (issue 9): (a) ratios >= 0.97; (b) 0 non-2xx and >= 82 2xx/s.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -41,7 +42,11 @@ import {
 import { compareWithRealServer, type RealRow } from './service-real.js';
 
 const { values: flags } = parseArgs({
-  options: { baseline: { type: 'string' }, 'skip-real': { type: 'boolean', default: false } },
+  options: {
+    baseline: { type: 'string' },
+    'skip-real': { type: 'boolean', default: false },
+    'real-only': { type: 'boolean', default: false },
+  },
 });
 const CONNECTIONS = 64;
 const WARMUP_SECONDS = 3;
@@ -281,12 +286,23 @@ async function main(): Promise<void> {
   log(
     `service benchmark on ${cpus().length} CPU(s), Node ${process.version}, load average ${loadBefore.toFixed(2)}`,
   );
+  const realRounds = Number(process.env.BENCH_REAL_ROUNDS ?? 2);
+  if (flags['real-only']) {
+    const real = await compareWithRealServer({ rounds: realRounds, perClient: 3, log });
+    console.log(`\n${realTable(real.rows).join('\n')}\n`);
+    writeReport('service-real.json', {
+      date: new Date().toISOString(),
+      loadAverageBefore: loadBefore,
+      ...real,
+    });
+    return;
+  }
   const baselineEntry = flags.baseline === undefined ? undefined : serviceAtRef(flags.baseline);
   const cpu = await cpuAndThroughput(baselineEntry);
   const slow = await slowBackend();
   const real = flags['skip-real']
     ? undefined
-    : await compareWithRealServer({ rounds: 2, perClient: 3, log });
+    : await compareWithRealServer({ rounds: realRounds, perClient: 3, log });
   await stopAll();
 
   const f = (n: number, digits = 1) => n.toFixed(digits).padStart(9);
@@ -314,17 +330,7 @@ async function main(): Promise<void> {
     '',
     `50,000-char summary, ${LLM_LATENCY_MS} ms per LLM call, defaults: ${slow.longInput.medianMs.toFixed(0)} ms median, ${slow.longInput.maxMs.toFixed(0)} ms max of ${LONG_INPUT_RUNS}`,
   ];
-  if (real !== undefined) {
-    rows.push(
-      '',
-      '(a) real inference server (SmolLM2-135M, 4 slots): through the service vs directly   goal: ratios >= 0.97',
-      `clients  ${'service req/s'.padStart(14)} ${'direct req/s'.padStart(13)} ${'ratio'.padStart(7)}  ${'service tok/s'.padStart(14)} ${'direct tok/s'.padStart(13)} ${'ratio'.padStart(7)}`,
-      ...real.rows.map(
-        (r: RealRow) =>
-          `${String(r.clients).padStart(7)}  ${r.service.rps.toFixed(3).padStart(14)} ${r.direct.rps.toFixed(3).padStart(13)} ${r.rpsRatio.toFixed(3).padStart(7)}  ${r.service.tokensPerSecond.toFixed(1).padStart(14)} ${r.direct.tokensPerSecond.toFixed(1).padStart(13)} ${r.tokensRatio.toFixed(3).padStart(7)}`,
-      ),
-    );
-  }
+  if (real !== undefined) rows.push('', ...realTable(real.rows));
   console.log(`\n${rows.join('\n')}\n`);
 
   const report = {
@@ -371,10 +377,25 @@ async function main(): Promise<void> {
         })) ?? null,
     },
   };
+  writeReport('service.json', report);
+}
+
+function realTable(rows: RealRow[]): string[] {
+  return [
+    '(a) real inference server (SmolLM2-135M, 4 slots): through the service vs directly   goal: ratios >= 0.97',
+    `clients  ${'service req/s'.padStart(14)} ${'direct req/s'.padStart(13)} ${'ratio'.padStart(7)}  ${'service tok/s'.padStart(14)} ${'direct tok/s'.padStart(13)} ${'ratio'.padStart(7)}`,
+    ...rows.map(
+      (r) =>
+        `${String(r.clients).padStart(7)}  ${r.service.rps.toFixed(3).padStart(14)} ${r.direct.rps.toFixed(3).padStart(13)} ${r.rpsRatio.toFixed(3).padStart(7)}  ${r.service.tokensPerSecond.toFixed(1).padStart(14)} ${r.direct.tokensPerSecond.toFixed(1).padStart(13)} ${r.tokensRatio.toFixed(3).padStart(7)}`,
+    ),
+  ];
+}
+
+function writeReport(file: string, report: unknown): void {
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'service.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`written to ${join('bench-results', 'service.json')}`);
+  writeFileSync(join(dir, file), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`written to ${join('bench-results', file)}`);
 }
 
 main().catch((error: unknown) => {

@@ -56,7 +56,7 @@ export interface RunningService {
   url: string;
   post(
     body: unknown,
-    init?: { path?: string; headers?: Record<string, string> },
+    init?: { path?: string; headers?: Record<string, string>; signal?: AbortSignal },
   ): Promise<Response>;
   /** The value of one series on /metrics (e.g. `summary_queue_depth`), undefined if absent. */
   metric(series: string): Promise<number | undefined>;
@@ -105,6 +105,7 @@ export async function startServiceAt(
         method: 'POST',
         headers: { 'content-type': 'application/json', ...init.headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),
+        ...(init.signal === undefined ? {} : { signal: init.signal }),
       }),
     metric: async (series) => {
       const text = await (await fetch(`${url}/metrics`)).text();

@@ -212,12 +212,7 @@ describe('admission: LMSTUDIO_MAX_CONCURRENCY calls in flight, a bounded FIFO qu
     const first = post(TEXT);
     while (fake.stats.chatCalls < 1) await sleep(5);
     const controller = new AbortController();
-    const gone = fetch(`${url}/api/v1/summary/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(TEXT),
-      signal: controller.signal,
-    });
+    const gone = post(TEXT, { signal: controller.signal });
     while ((await metric(url, 'summary_queue_depth')) !== 1) await sleep(5);
     controller.abort();
     await expect(gone).rejects.toThrow();
@@ -231,15 +226,10 @@ describe('admission: LMSTUDIO_MAX_CONCURRENCY calls in flight, a bounded FIFO qu
   });
 
   it('a client that goes away during its LM Studio call frees its slot and is logged as 499', async () => {
-    const { fake, url, logs } = await start({ admission: { concurrency: 1 } });
+    const { fake, post, url, logs } = await start({ admission: { concurrency: 1 } });
     fake.setMode({ kind: 'slow', latencyMs: 300 });
     const controller = new AbortController();
-    const gone = fetch(`${url}/api/v1/summary/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(TEXT),
-      signal: controller.signal,
-    });
+    const gone = post(TEXT, { signal: controller.signal });
     while (fake.stats.chatCalls < 1) await sleep(5);
     controller.abort();
     await expect(gone).rejects.toThrow();
