@@ -10,6 +10,7 @@ import { ENV } from '../../service/env.js';
 import { buildMessages } from '../../service/prompts.js';
 import { SAMPLE_TEXTS } from '../llm/samples.js';
 import { freePort, startInferenceServer } from '../llm/server.js';
+import { processCpuSeconds } from './operator-metrics.js';
 import { start, stop, waitFor } from './service-processes.js';
 
 const MODEL = 'qwen/qwen3-4b';
@@ -29,6 +30,8 @@ export interface RealRow {
   direct: PathResult;
   rpsRatio: number;
   tokensRatio: number;
+  /** CPU the service process used per request: all it can take from the server's cores. */
+  serviceCpuMsPerRequest: number;
 }
 
 interface Timed {
@@ -130,6 +133,7 @@ export async function compareWithRealServer(options: {
 
     const rows: RealRow[] = [];
     for (const clients of [1, 2, 4]) {
+      let serviceCpuSeconds = 0;
       const totals = {
         service: { seconds: 0, requests: 0, tokens: 0 },
         direct: { seconds: 0, requests: 0, tokens: 0 },
@@ -140,12 +144,16 @@ export async function compareWithRealServer(options: {
         for (const path of order) {
           options.log(`  (a) ${clients} client(s), round ${round + 1}/${options.rounds}: ${path}`);
           const tag = `${clients}.${round}.${path}`;
+          const cpuBefore = processCpuSeconds(service.pid ?? 0) ?? Number.NaN;
           const timed = await drive(
             clients,
             options.perClient,
             tag,
             path === 'service' ? viaService : direct,
           );
+          if (path === 'service') {
+            serviceCpuSeconds += (processCpuSeconds(service.pid ?? 0) ?? Number.NaN) - cpuBefore;
+          }
           let tokens = timed.tokens;
           if (path === 'service') {
             // Counted after the clock stopped, by the model's own tokenizer.
@@ -170,6 +178,7 @@ export async function compareWithRealServer(options: {
         direct: directResult,
         rpsRatio: serviceResult.rps / directResult.rps,
         tokensRatio: serviceResult.tokensPerSecond / directResult.tokensPerSecond,
+        serviceCpuMsPerRequest: (serviceCpuSeconds * 1000) / totals.service.requests,
       });
     }
     return {

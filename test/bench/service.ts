@@ -383,10 +383,10 @@ async function main(): Promise<void> {
 function realTable(rows: RealRow[]): string[] {
   return [
     '(a) real inference server (SmolLM2-135M, 4 slots): through the service vs directly   goal: ratios >= 0.97',
-    `clients  ${'service req/s'.padStart(14)} ${'direct req/s'.padStart(13)} ${'ratio'.padStart(7)}  ${'service tok/s'.padStart(14)} ${'direct tok/s'.padStart(13)} ${'ratio'.padStart(7)}`,
+    `clients  ${'service req/s'.padStart(14)} ${'direct req/s'.padStart(13)} ${'ratio'.padStart(7)}  ${'service tok/s'.padStart(14)} ${'direct tok/s'.padStart(13)} ${'ratio'.padStart(7)}  service CPU ms/request`,
     ...rows.map(
       (r) =>
-        `${String(r.clients).padStart(7)}  ${r.service.rps.toFixed(3).padStart(14)} ${r.direct.rps.toFixed(3).padStart(13)} ${r.rpsRatio.toFixed(3).padStart(7)}  ${r.service.tokensPerSecond.toFixed(1).padStart(14)} ${r.direct.tokensPerSecond.toFixed(1).padStart(13)} ${r.tokensRatio.toFixed(3).padStart(7)}`,
+        `${String(r.clients).padStart(7)}  ${r.service.rps.toFixed(3).padStart(14)} ${r.direct.rps.toFixed(3).padStart(13)} ${r.rpsRatio.toFixed(3).padStart(7)}  ${r.service.tokensPerSecond.toFixed(1).padStart(14)} ${r.direct.tokensPerSecond.toFixed(1).padStart(13)} ${r.tokensRatio.toFixed(3).padStart(7)}  ${r.serviceCpuMsPerRequest.toFixed(2).padStart(8)}`,
     ),
   ];
 }
