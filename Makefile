@@ -23,7 +23,7 @@ up: install bins ## local cluster + CRD + operator + examples/dev.yaml (the main
 down: ## stop the operator and the local cluster
 	test/cluster/demo.sh down
 
-test: install bins ## lint, typecheck, unit and cluster tests (what CI runs)
+test: install bins ## lint, typecheck, unit, real-LLM and cluster tests (what CI runs)
 	npm run lint
 	npm run typecheck
 	npm test

@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` needs nothing but Node; `cluster` runs against the real
-// local control plane with fake nodes (test/cluster/global-setup.ts starts it, or
-// reuses the cluster named by KUBECONFIG) and is where the Kubernetes API is
-// exercised; `kind` runs on the real kind cluster (test/kind/global-setup.ts),
-// real pods of the project's own images.
+// Four projects: `unit` needs nothing but Node; `llm` runs the service against
+// the real inference server (test/llm/global-setup.ts installs it; each file
+// starts its own on 127.0.0.1); `cluster` runs against the real local control
+// plane with fake nodes (test/cluster/global-setup.ts starts it, or reuses the
+// cluster named by KUBECONFIG) and is where the Kubernetes API is exercised;
+// `kind` runs on the real kind cluster (test/kind/global-setup.ts): real pods of
+// the project's own images.
 export default defineConfig({
   test: {
     projects: [
@@ -18,6 +20,17 @@ export default defineConfig({
             'test/unit/**/*.test.ts',
           ],
           testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'llm',
+          include: ['test/llm/**/*.test.ts'],
+          globalSetup: ['test/llm/global-setup.ts'],
+          // A 135M model on two cores: seconds per call; each test bounds its own time.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
       {

@@ -30,7 +30,14 @@ describe('loadConfig', () => {
       language: ENV_DEFAULTS.defaultLanguage,
     });
     expect(config.debug).toBe(false);
-    expect(config.maxConcurrentRequests).toBe(SERVICE_ENV_DEFAULTS.maxConcurrentRequests);
+    expect(config.admission).toEqual({
+      concurrency: ENV_DEFAULTS.lmstudioMaxConcurrency,
+      maxQueued: ENV_DEFAULTS.maxQueuedRequests,
+      queueTimeoutMs: ENV_DEFAULTS.queueTimeoutSeconds * 1000,
+    });
+    expect(config.lmstudio.contextLength).toBeUndefined();
+    expect(config.lmstudio.loadTimeoutMs).toBe(SERVICE_ENV_DEFAULTS.loadTimeoutSeconds * 1000);
+    expect(config.chunkChars).toBe(SERVICE_ENV_DEFAULTS.chunkChars);
   });
 
   it('reads every variable', () => {
@@ -46,19 +53,23 @@ describe('loadConfig', () => {
       [ENV.defaultSummaryType]: 'bullet_points',
       [ENV.defaultLanguage]: 'japanese',
       [ENV.debug]: 'TRUE',
-      [SERVICE_ENV.maxConcurrentRequests]: '7',
+      [ENV.lmstudioMaxConcurrency]: '7',
+      [ENV.maxQueuedRequests]: '0',
+      [ENV.queueTimeout]: '1.5',
+      [ENV.lmstudioContextLength]: '2048',
       [SERVICE_ENV.chunkChars]: '3000',
     });
     expect(config).toMatchObject({
       port: 9000,
       debug: true,
-      maxConcurrentRequests: 7,
+      admission: { concurrency: 7, maxQueued: 0, queueTimeoutMs: 1500 },
       chunkChars: 3000,
       lmstudio: {
         baseUrl: 'https://llm.example:8443/v1',
         apiKey: 'sekret',
         timeoutMs: 2500,
         maxRetries: 0,
+        contextLength: 2048,
       },
       defaults: {
         model: 'other/model',
@@ -90,7 +101,10 @@ describe('loadConfig', () => {
     [ENV.defaultSummaryType, 'short'],
     [ENV.defaultLanguage, 'french'],
     [ENV.debug, 'maybe'],
-    [SERVICE_ENV.maxConcurrentRequests, '0'],
+    [ENV.lmstudioMaxConcurrency, '0'],
+    [ENV.maxQueuedRequests, '-1'],
+    [ENV.queueTimeout, 'soon'],
+    [ENV.lmstudioContextLength, '100'],
   ])('refuses %s=%s and names the variable', (variable, value) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

@@ -27,6 +27,20 @@ export interface LmStudioConfig {
   breakerFailures: number;
   breakerResetMs: number;
   healthCacheMs: number;
+  /** Per-attempt timeout while LM Studio still has to load the model (JIT loading). */
+  loadTimeoutMs: number;
+  /** LMSTUDIO_CONTEXT_LENGTH: the model's context in tokens, overriding LM Studio's answer. */
+  contextLength: number | undefined;
+}
+
+/** Admission in front of LM Studio (SPEC §1.2). */
+export interface AdmissionConfig {
+  /** LM Studio calls in flight at most. */
+  concurrency: number;
+  /** Requests waiting for a slot at most; one more is refused with 429. */
+  maxQueued: number;
+  /** Longest wait for a slot before 429. */
+  queueTimeoutMs: number;
 }
 
 export interface SummaryDefaults {
@@ -43,7 +57,7 @@ export interface ServiceConfig {
   debug: boolean;
   lmstudio: LmStudioConfig;
   defaults: SummaryDefaults;
-  maxConcurrentRequests: number;
+  admission: AdmissionConfig;
   chunkChars: number;
   mapConcurrency: number;
   shutdownTimeoutMs: number;
@@ -73,21 +87,25 @@ interface Bounds {
 const unsetIfBlank = (value: unknown): unknown =>
   typeof value === 'string' ? (value.trim() === '' ? undefined : value.trim()) : value;
 
+function boundedInteger(bounds: Bounds) {
+  return z
+    .string()
+    .regex(/^[+-]?\d+$/, `must be an integer between ${bounds.min} and ${bounds.max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .int()
+        .min(bounds.min, `must be at least ${bounds.min}`)
+        .max(bounds.max, `must be at most ${bounds.max}`),
+    );
+}
+
 function integer(fallback: number, bounds: Bounds) {
-  return z.preprocess(
-    unsetIfBlank,
-    z
-      .string()
-      .regex(/^[+-]?\d+$/, `must be an integer between ${bounds.min} and ${bounds.max}`)
-      .transform(Number)
-      .pipe(
-        z
-          .int()
-          .min(bounds.min, `must be at least ${bounds.min}`)
-          .max(bounds.max, `must be at most ${bounds.max}`),
-      )
-      .default(fallback),
-  );
+  return z.preprocess(unsetIfBlank, boundedInteger(bounds).default(fallback));
+}
+
+function optionalInteger(bounds: Bounds) {
+  return z.preprocess(unsetIfBlank, boundedInteger(bounds).optional());
 }
 
 function decimal(fallback: number, bounds: Bounds) {
@@ -159,11 +177,14 @@ const envSchema = z.object({
   [ENV.defaultSummaryType]: oneOf(SUMMARY_TYPES, ENV_DEFAULTS.defaultSummaryType),
   [ENV.defaultLanguage]: oneOf(LANGUAGES, ENV_DEFAULTS.defaultLanguage),
   [ENV.debug]: flag(ENV_DEFAULTS.debug),
-  [SERVICE_ENV.host]: text(SERVICE_ENV_DEFAULTS.host),
-  [SERVICE_ENV.maxConcurrentRequests]: integer(
-    SERVICE_ENV_DEFAULTS.maxConcurrentRequests,
-    SERVICE_LIMITS.maxConcurrentRequests,
+  [ENV.lmstudioMaxConcurrency]: integer(
+    ENV_DEFAULTS.lmstudioMaxConcurrency,
+    LIMITS.lmstudioMaxConcurrency,
   ),
+  [ENV.maxQueuedRequests]: integer(ENV_DEFAULTS.maxQueuedRequests, LIMITS.maxQueuedRequests),
+  [ENV.queueTimeout]: decimal(ENV_DEFAULTS.queueTimeoutSeconds, LIMITS.queueTimeoutSeconds),
+  [ENV.lmstudioContextLength]: optionalInteger(LIMITS.lmstudioContextLength),
+  [SERVICE_ENV.host]: text(SERVICE_ENV_DEFAULTS.host),
   [SERVICE_ENV.chunkChars]: integer(SERVICE_ENV_DEFAULTS.chunkChars, SERVICE_LIMITS.chunkChars),
   [SERVICE_ENV.mapConcurrency]: integer(
     SERVICE_ENV_DEFAULTS.mapConcurrency,
@@ -181,6 +202,10 @@ const envSchema = z.object({
   [SERVICE_ENV.healthCacheSeconds]: decimal(
     SERVICE_ENV_DEFAULTS.healthCacheSeconds,
     SERVICE_LIMITS.healthCacheSeconds,
+  ),
+  [SERVICE_ENV.loadTimeoutSeconds]: decimal(
+    SERVICE_ENV_DEFAULTS.loadTimeoutSeconds,
+    SERVICE_LIMITS.loadTimeoutSeconds,
   ),
   [SERVICE_ENV.shutdownTimeoutSeconds]: decimal(
     SERVICE_ENV_DEFAULTS.shutdownTimeoutSeconds,
@@ -218,6 +243,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       breakerFailures: e[SERVICE_ENV.breakerFailures],
       breakerResetMs: seconds(e[SERVICE_ENV.breakerResetSeconds]),
       healthCacheMs: seconds(e[SERVICE_ENV.healthCacheSeconds]),
+      loadTimeoutMs: seconds(e[SERVICE_ENV.loadTimeoutSeconds]),
+      contextLength: e[ENV.lmstudioContextLength],
     },
     defaults: {
       model: e[ENV.defaultModelName],
@@ -226,7 +253,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       summaryType: e[ENV.defaultSummaryType],
       language: e[ENV.defaultLanguage],
     },
-    maxConcurrentRequests: e[SERVICE_ENV.maxConcurrentRequests],
+    admission: {
+      concurrency: e[ENV.lmstudioMaxConcurrency],
+      maxQueued: e[ENV.maxQueuedRequests],
+      queueTimeoutMs: seconds(e[ENV.queueTimeout]),
+    },
     chunkChars: e[SERVICE_ENV.chunkChars],
     mapConcurrency: e[SERVICE_ENV.mapConcurrency],
     shutdownTimeoutMs: seconds(e[SERVICE_ENV.shutdownTimeoutSeconds]),

@@ -15,6 +15,14 @@ export const ENV = {
   defaultSummaryType: 'DEFAULT_SUMMARY_TYPE',
   defaultLanguage: 'DEFAULT_LANGUAGE',
   debug: 'DEBUG',
+  /** LM Studio calls in flight per pod (LM Studio runs about 4 predictions at once). */
+  lmstudioMaxConcurrency: 'LMSTUDIO_MAX_CONCURRENCY',
+  /** Summary requests that may wait for an LM Studio slot before 429. */
+  maxQueuedRequests: 'MAX_QUEUED_REQUESTS',
+  /** Seconds a summary request may wait for an LM Studio slot before 429. */
+  queueTimeout: 'QUEUE_TIMEOUT',
+  /** The model's context in tokens; overrides what LM Studio reports. */
+  lmstudioContextLength: 'LMSTUDIO_CONTEXT_LENGTH',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -37,6 +45,14 @@ export const ENV_DEFAULTS = {
   defaultSummaryType: 'concise' satisfies SummaryType,
   defaultLanguage: 'korean' satisfies Language,
   debug: false,
+  lmstudioMaxConcurrency: 4,
+  maxQueuedRequests: 64,
+  queueTimeoutSeconds: 30,
+  /**
+   * The context assumed when neither LMSTUDIO_CONTEXT_LENGTH nor LM Studio says:
+   * LM Studio often loads models with 4,096 tokens, whatever the model supports.
+   */
+  fallbackContextLength: 4096,
 } as const;
 
 /** Bounds shared by the request schema, the env parser and the CRD. */
@@ -46,6 +62,10 @@ export const LIMITS = {
   textLength: { min: 10, max: 50_000 },
   lmstudioTimeoutSeconds: { min: 1, max: 600 },
   lmstudioMaxRetries: { min: 0, max: 10 },
+  lmstudioMaxConcurrency: { min: 1, max: 1024 },
+  maxQueuedRequests: { min: 0, max: 100_000 },
+  queueTimeoutSeconds: { min: 0.1, max: 3600 },
+  lmstudioContextLength: { min: 512, max: 10_000_000 },
 } as const;
 
 /** Paths the pod template's probes use; served by service/app.ts. */
@@ -62,36 +82,37 @@ export const PROBE_PATHS = {
  */
 export const SERVICE_ENV = {
   host: 'HOST',
-  maxConcurrentRequests: 'MAX_CONCURRENT_REQUESTS',
   chunkChars: 'SUMMARY_CHUNK_CHARS',
   mapConcurrency: 'SUMMARY_MAP_CONCURRENCY',
   retryBaseMs: 'LMSTUDIO_RETRY_BASE_MS',
   breakerFailures: 'LMSTUDIO_BREAKER_FAILURES',
   breakerResetSeconds: 'LMSTUDIO_BREAKER_RESET_SECONDS',
   healthCacheSeconds: 'LMSTUDIO_HEALTH_CACHE_SECONDS',
+  loadTimeoutSeconds: 'LMSTUDIO_LOAD_TIMEOUT',
   shutdownTimeoutSeconds: 'SHUTDOWN_TIMEOUT_SECONDS',
 } as const;
 
 export const SERVICE_ENV_DEFAULTS = {
   /** Empty: every interface (IPv4 and IPv6), as a pod needs. */
   host: '',
-  maxConcurrentRequests: 32,
   chunkChars: 8000,
   mapConcurrency: 8,
   retryBaseMs: 250,
   breakerFailures: 5,
   breakerResetSeconds: 10,
   healthCacheSeconds: 5,
+  /** Per-attempt timeout of a call that makes LM Studio load the model first (JIT loading). */
+  loadTimeoutSeconds: 300,
   shutdownTimeoutSeconds: 25,
 } as const;
 
 export const SERVICE_LIMITS = {
-  maxConcurrentRequests: { min: 1, max: 10_000 },
   chunkChars: { min: 500, max: 50_000 },
   mapConcurrency: { min: 1, max: 64 },
   retryBaseMs: { min: 1, max: 60_000 },
   breakerFailures: { min: 1, max: 1000 },
   breakerResetSeconds: { min: 0.1, max: 3600 },
   healthCacheSeconds: { min: 0, max: 300 },
+  loadTimeoutSeconds: { min: 1, max: 3600 },
   shutdownTimeoutSeconds: { min: 1, max: 3600 },
 } as const;

@@ -1,27 +1,10 @@
 /**
- * HTTP plumbing on node:http, knowing nothing of summaries: reading a bounded
- * JSON body, answering malformed HTTP with JSON, listening, and closing
- * gracefully. (A framework's router and body parser cost more than half the
- * throughput of one Node hop; the service has eight routes and one body.)
+ * HTTP plumbing below Express, knowing nothing of summaries: the request's path
+ * and media type, JSON for requests Node cannot parse (they never reach
+ * Express), listening, and closing gracefully.
  */
-import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import { type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-
-export type BodyProblem =
-  | 'too_large'
-  | 'invalid_json'
-  | 'unsupported_encoding'
-  | 'unsupported_charset';
-
-export class BodyError extends Error {
-  constructor(
-    readonly problem: BodyProblem,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BodyError';
-  }
-}
 
 /** The path of a request target, without its query string. */
 export function requestPath(url: string | undefined): string {
@@ -35,67 +18,6 @@ export function mediaType(contentType: string | undefined): string | undefined {
   if (contentType === undefined) return undefined;
   const semicolon = contentType.indexOf(';');
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-}
-
-function charsetOf(contentType: string | undefined): string | undefined {
-  const match =
-    contentType === undefined ? null : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType);
-  return match?.[1]?.toLowerCase();
-}
-
-/**
- * Reads the body (at most `limitBytes`; a larger declared Content-Length is
- * refused before reading) and parses it as UTF-8 JSON. An empty body is
- * `undefined`. Throws BodyError.
- */
-export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-    throw new BodyError('unsupported_encoding', `Content-Encoding "${encoding}" is not supported`);
-  }
-  const charset = charsetOf(req.headers['content-type']);
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new BodyError('unsupported_charset', `charset "${charset}" is not supported; send UTF-8`);
-  }
-  const declared = Number(req.headers['content-length']);
-  if (declared > limitBytes) throw tooLarge(limitBytes);
-
-  const raw = await new Promise<Buffer>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    const onData = (part: Buffer) => {
-      size += part.length;
-      if (size > limitBytes) {
-        // Stop reading; the caller answers 413 with Connection: close.
-        req.off('data', onData);
-        req.pause();
-        reject(tooLarge(limitBytes));
-        return;
-      }
-      parts.push(part);
-    };
-    req.on('data', onData);
-    req.once('end', () =>
-      resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)),
-    );
-    req.once('error', reject);
-  });
-  if (raw.length === 0) return undefined;
-  let text = raw.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark
-  if (text.length < 16 && text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new BodyError('invalid_json', error instanceof Error ? error.message : 'invalid JSON');
-  }
-}
-
-function tooLarge(limitBytes: number): BodyError {
-  return new BodyError(
-    'too_large',
-    `The request body exceeds the ${limitBytes / 1024 / 1024} MB limit`,
-  );
 }
 
 /** Answers requests Node cannot even parse with a JSON error instead of a bare 400. */

@@ -3,13 +3,28 @@
  * over a keep-alive undici Pool, with a per-attempt timeout, retries with
  * exponential backoff and jitter (network errors, timeouts, 429 and 5xx only —
  * never another 4xx), a circuit breaker that fails fast while LM Studio is down,
- * and a cached, single-flight health probe on `GET /v1/models`.
+ * and a cached, single-flight health probe on `GET /v1/models` that shares the
+ * breaker's view: a probe that reaches LM Studio closes the circuit, one that
+ * cannot reach it opens it, so health and summaries never disagree.
+ *
+ * LM Studio's own `GET /api/v0/models` (when served) gives the model's context
+ * length and whether it is loaded: a model LM Studio must still load (JIT) gets
+ * one first call alone, with LMSTUDIO_LOAD_TIMEOUT instead of LMSTUDIO_TIMEOUT.
  *
  * It knows nothing of HTTP routes or Prometheus: the app maps LlmError kinds to
  * status codes, and metrics come in through the LmStudioObserver hooks.
  */
 import { Pool } from 'undici';
-import { z } from 'zod';
+import { ENV_DEFAULTS } from './env.js';
+import { classifyError, describeCause, type ErrorCause, readErrorBody } from './lmstudio-errors.js';
+import {
+  type ModelContext,
+  modelProblem,
+  type NativeModelInfo,
+  readModelIds,
+  readNativeModel,
+  resolveContext,
+} from './lmstudio-models.js';
 import type { Logger } from './logging.js';
 import {
   type AttemptOutcome,
@@ -23,7 +38,7 @@ import {
   parseRetryAfter,
 } from './resilience.js';
 
-export { type AttemptOutcome, Cancellation, type CircuitState };
+export { type AttemptOutcome, Cancellation, type CircuitState, type ModelContext };
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -64,28 +79,45 @@ export interface LmStudioObserver {
 
 /**
  * Why a chat call failed, after retries. app.ts maps: timeout → 504,
- * unreachable and circuit_open → 503, rejected/server_error/bad_response → 502.
+ * unreachable, model_unavailable and circuit_open → 503, the rest → 502.
+ * summarize.ts handles context_overflow itself (smaller parts).
  */
 export type LlmErrorKind =
   | 'timeout'
   | 'unreachable'
   | 'circuit_open'
+  | 'model_unavailable'
+  | 'context_overflow'
   | 'rejected'
   | 'server_error'
   | 'bad_response'
   | 'aborted';
 
+export interface LlmErrorInfo {
+  status?: number;
+  attempts?: number;
+  retryAfterSeconds?: number;
+  /** context_overflow: the context the server named, if it did. */
+  contextTokens?: number;
+  /** context_overflow: the prompt's size in tokens, if the server said. */
+  promptTokens?: number;
+}
+
 export class LlmError extends Error {
   constructor(
     readonly kind: LlmErrorKind,
     message: string,
-    readonly info: { status?: number; attempts?: number; retryAfterSeconds?: number } = {},
+    readonly info: LlmErrorInfo = {},
   ) {
     super(message);
     this.name = 'LlmError';
   }
 }
 
+/**
+ * Reads `{model?, choices: [{message: {content}}, …]}`; undefined if the shape is
+ * wrong. Written out rather than a zod schema: it runs on every call.
+ */
 export function decodeChatResponse(json: unknown, requestedModel: string): ChatResult | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
   const { model, choices } = json as { model?: unknown; choices?: unknown };
@@ -100,8 +132,6 @@ export function decodeChatResponse(json: unknown, requestedModel: string): ChatR
   };
 }
 
-const modelsResponseSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
-
 export interface LmStudioClientOptions {
   baseUrl: string;
   apiKey?: string | undefined;
@@ -114,6 +144,10 @@ export interface LmStudioClientOptions {
   breakerFailures: number;
   breakerResetMs: number;
   healthCacheMs: number;
+  /** Per-attempt timeout of a call that makes LM Studio load the model first. */
+  loadTimeoutMs?: number;
+  /** LMSTUDIO_CONTEXT_LENGTH. */
+  contextLength?: number | undefined;
   logger: Logger;
   observer?: LmStudioObserver | undefined;
   /** Upper bound of pooled keep-alive connections to LM Studio. */
@@ -121,19 +155,24 @@ export interface LmStudioClientOptions {
   now?: () => number;
 }
 
-type Attempt<T> =
-  | { ok: true; value: T }
-  | {
-      ok: false;
-      outcome: Exclude<AttemptOutcome, 'ok'>;
-      message: string;
-      status?: number;
-      retryAfterMs?: number;
-    };
+type Failure = {
+  ok: false;
+  outcome: Exclude<AttemptOutcome, 'ok'>;
+  message: string;
+  status?: number;
+  retryAfterMs?: number;
+  cause?: ErrorCause;
+};
+type Attempt<T> = { ok: true; value: T } | Failure;
 
 const NOT_RESPONDING = 'LMStudio service is not responding';
 const PROBE_TIMEOUT_CAP_MS = 5000;
-const ERROR_TEXT_LIMIT = 300;
+/** While the circuit is not closed, health probes LM Studio at most this often. */
+const OPEN_PROBE_INTERVAL_MS = 1000;
+/** How long LM Studio's answer about the model (context, loaded or not) is reused. */
+const MODEL_INFO_CACHE_MS = 10_000;
+/** How long a context length learned from an overflow answer is trusted. */
+const LEARNED_CONTEXT_MS = 10 * 60_000;
 /** undici's own timers (about 1 s resolution) only back ours up. */
 const BACKSTOP_MS = 2000;
 
@@ -142,16 +181,24 @@ export class LmStudioClient {
   readonly #options: LmStudioClientOptions;
   readonly #pool: Pool;
   readonly #pathPrefix: string;
+  /** Where LM Studio's native API lives: the base URL without its trailing /v1. */
+  readonly #nativePrefix: string;
   readonly #headers: Record<string, string>;
   readonly #now: () => number;
   #cachedHealth: BackendHealth | undefined;
   #probeInFlight: Promise<BackendHealth> | undefined;
+  #nativeInfo: { value: NativeModelInfo | null | undefined; at: number } | undefined;
+  #nativeInFlight: Promise<NativeModelInfo | null | undefined> | undefined;
+  #learnedContext: { tokens: number; at: number } | undefined;
+  /** Set while the one call that makes LM Studio load the model is running. */
+  #loading: Promise<void> | undefined;
 
   constructor(options: LmStudioClientOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     const url = new URL(options.baseUrl);
     this.#pathPrefix = url.pathname.replace(/\/+$/, '');
+    this.#nativePrefix = this.#pathPrefix.replace(/\/v1$/, '');
     this.#pool = new Pool(url.origin, {
       connections: options.connections ?? 256,
       keepAliveTimeout: 10_000,
@@ -164,6 +211,8 @@ export class LmStudioClient {
       resetMs: options.breakerResetMs,
       now: this.#now,
       onChange: (state) => {
+        // A cached health verdict from before the change would contradict it.
+        this.#cachedHealth = undefined;
         options.observer?.onCircuitChange(state);
         if (state === 'open') {
           options.logger.error(
@@ -179,6 +228,22 @@ export class LmStudioClient {
 
   /** One chat completion, with retries and the breaker. Throws LlmError. */
   readonly chat: ChatFn = async (request, cancellation) => {
+    const load = await this.#loadTurn(request.model, cancellation);
+    let ok = false;
+    try {
+      const result = await this.#chatWithRetries(request, cancellation, load.timeoutMs);
+      ok = true;
+      return result;
+    } finally {
+      load.done?.(ok);
+    }
+  };
+
+  async #chatWithRetries(
+    request: ChatRequest,
+    cancellation: Cancellation | undefined,
+    timeoutMs: number,
+  ) {
     const body = JSON.stringify({
       model: request.model,
       messages: request.messages,
@@ -200,10 +265,11 @@ export class LmStudioClient {
       const result = await this.#attempt(
         'chat',
         'POST',
-        '/chat/completions',
+        `${this.#pathPrefix}/chat/completions`,
         body,
         cancellation,
         (json) => decodeChatResponse(json, request.model),
+        timeoutMs,
       );
       if (result.ok) {
         this.breaker.success();
@@ -213,8 +279,21 @@ export class LmStudioClient {
         this.breaker.release();
         throw new LlmError('aborted', 'the request was cancelled');
       }
-      if (isBackendFailure(result.outcome)) this.breaker.failure();
-      else this.breaker.success();
+      if (isBackendFailure(result.outcome)) {
+        this.breaker.failure();
+        if (this.#cachedHealth?.healthy) this.#cachedHealth = undefined;
+      } else {
+        this.breaker.success();
+      }
+      if (result.outcome === 'context_overflow') throw this.#overflowError(result);
+      if (result.outcome === 'model_unavailable') {
+        const message = describeCause(
+          result.cause ?? { kind: 'other', message: result.message },
+          request.model,
+        );
+        logger.error({ reason: result.outcome, status: result.status }, message);
+        throw new LlmError('model_unavailable', message, statusInfo(attempt, result.status));
+      }
 
       const fields = {
         attempt,
@@ -241,12 +320,124 @@ export class LmStudioClient {
       if (!(await delay(delayMs, cancellation)))
         throw new LlmError('aborted', 'the request was cancelled');
     }
-  };
+  }
 
-  /** Cached (healthCacheMs), single-flight probe of `GET /v1/models`. Never a chat completion. */
+  /** Remembers the context an overflow answer named, for every request after this one. */
+  #overflowError(result: Failure): LlmError {
+    const cause = result.cause?.kind === 'context_overflow' ? result.cause : undefined;
+    const info: LlmErrorInfo = statusInfo(1, result.status);
+    if (cause?.contextTokens !== undefined) {
+      info.contextTokens = cause.contextTokens;
+      const known = this.#learnedContext;
+      if (known === undefined || cause.contextTokens < known.tokens || this.#learnedExpired()) {
+        this.#learnedContext = { tokens: cause.contextTokens, at: this.#now() };
+      }
+    }
+    if (cause?.promptTokens !== undefined) info.promptTokens = cause.promptTokens;
+    const message = describeCause(
+      cause ?? { kind: 'context_overflow', message: result.message },
+      this.#options.model,
+    );
+    return new LlmError('context_overflow', `LM Studio refused the prompt: ${message}`, info);
+  }
+
+  #learnedExpired(): boolean {
+    const learned = this.#learnedContext;
+    return learned === undefined || this.#now() - learned.at > LEARNED_CONTEXT_MS;
+  }
+
+  /** The context the chunker must fit (LMSTUDIO_CONTEXT_LENGTH, LM Studio's answer, the fallback). */
+  async modelContext(): Promise<ModelContext> {
+    const native = await this.#native();
+    return resolveContext({
+      configured: this.#options.contextLength,
+      native,
+      learned: this.#learnedExpired() ? undefined : this.#learnedContext?.tokens,
+      fallback: ENV_DEFAULTS.fallbackContextLength,
+    });
+  }
+
+  /**
+   * Just-in-time loading: when LM Studio says the model is not loaded, the first
+   * call gets the load timeout and goes alone (several first calls at once can
+   * make LM Studio load several instances); the others wait for it, then call
+   * with the usual timeout.
+   */
+  async #loadTurn(
+    model: string,
+    cancellation: Cancellation | undefined,
+  ): Promise<{ timeoutMs: number; done?: (ok: boolean) => void }> {
+    const { timeoutMs, loadTimeoutMs } = this.#options;
+    if (loadTimeoutMs === undefined || model !== this.#options.model) return { timeoutMs };
+    for (;;) {
+      if ((await this.#native())?.state !== 'not-loaded') return { timeoutMs };
+      if (this.#loading === undefined) {
+        let finished: () => void = () => {};
+        this.#loading = new Promise<void>((resolve) => {
+          finished = resolve;
+        });
+        this.#options.logger.info(
+          { model, load_timeout_ms: loadTimeoutMs },
+          `LM Studio has not loaded "${model}" yet: the first call may take up to ${loadTimeoutMs}ms`,
+        );
+        return {
+          timeoutMs: Math.max(timeoutMs, loadTimeoutMs),
+          done: (ok) => {
+            const native = this.#nativeInfo?.value;
+            if (ok && native)
+              this.#nativeInfo = { value: { ...native, state: 'loaded' }, at: this.#now() };
+            this.#loading = undefined;
+            finished();
+          },
+        };
+      }
+      const loading = this.#loading;
+      const waited = await new Promise<boolean>((resolve) => {
+        const onAbort = () => resolve(false);
+        cancellation?.once('abort', onAbort);
+        loading.then(() => {
+          cancellation?.off('abort', onAbort);
+          resolve(true);
+        });
+      });
+      if (!waited) throw new LlmError('aborted', 'the request was cancelled');
+    }
+  }
+
+  /** LM Studio's `/api/v0/models` entry of the model, cached and single-flight. */
+  async #native(): Promise<NativeModelInfo | null | undefined> {
+    const cached = this.#nativeInfo;
+    if (cached && this.#now() - cached.at < MODEL_INFO_CACHE_MS) return cached.value;
+    this.#nativeInFlight ??= (async () => {
+      const result = await this.#attempt(
+        'models',
+        'GET',
+        `${this.#nativePrefix}/api/v0/models`,
+        undefined,
+        undefined,
+        (json) => ({ entry: readNativeModel(json, this.#options.model) }),
+        Math.min(this.#options.timeoutMs, PROBE_TIMEOUT_CAP_MS),
+      );
+      const value = result.ok ? result.value.entry : undefined;
+      this.#nativeInfo = { value, at: this.#now() };
+      return value;
+    })().finally(() => {
+      this.#nativeInFlight = undefined;
+    });
+    return this.#nativeInFlight;
+  }
+
+  /**
+   * Cached (healthCacheMs; while the circuit is not closed, at most a second),
+   * single-flight probe of `GET /v1/models`. Never a chat completion.
+   */
   async health(): Promise<BackendHealth> {
     const cached = this.#cachedHealth;
-    if (cached && this.#now() - cached.checkedAt < this.#options.healthCacheMs) return cached;
+    const maxAge =
+      this.breaker.state === 'closed'
+        ? this.#options.healthCacheMs
+        : Math.min(this.#options.healthCacheMs, OPEN_PROBE_INTERVAL_MS);
+    if (cached && this.#now() - cached.checkedAt < maxAge) return cached;
     this.#probeInFlight ??= this.#probe().finally(() => {
       this.#probeInFlight = undefined;
     });
@@ -263,34 +454,42 @@ export class LmStudioClient {
     const result = await this.#attempt(
       'models',
       'GET',
-      '/models',
+      `${this.#pathPrefix}/models`,
       undefined,
       undefined,
-      (json) => modelsResponseSchema.safeParse(json).data?.data.map((entry) => entry.id),
+      readModelIds,
       Math.min(timeoutMs, PROBE_TIMEOUT_CAP_MS),
     );
     const checkedAt = this.#now();
     let health: BackendHealth;
     if (result.ok) {
       const models = result.value;
-      const healthy = models.includes(model);
+      const problem = modelProblem(models, model);
       health = {
-        healthy,
+        healthy: problem === undefined,
         reachable: true,
         models,
         checkedAt,
-        reason: healthy
-          ? 'ok'
-          : `LMStudio service is up but does not serve the model "${model}" (it serves: ${models.join(', ') || 'nothing'})`,
+        reason: problem ?? 'ok',
       };
+      // LM Studio answered: summaries may call it again at once.
+      this.breaker.success();
     } else {
-      const unreachable = result.outcome === 'network_error' || result.outcome === 'timeout';
+      const unreachable = result.outcome === 'network_error';
+      if (unreachable) this.breaker.trip();
+      else if (isBackendFailure(result.outcome)) this.breaker.failure();
+      else this.breaker.success();
+      const circuit =
+        this.breaker.state === 'closed' ? '' : '; the circuit breaker is open: summaries fail fast';
       health = {
         healthy: false,
-        reachable: !unreachable,
+        reachable: !unreachable && result.outcome !== 'timeout',
         models: [],
         checkedAt,
-        reason: unreachable ? NOT_RESPONDING : `${NOT_RESPONDING} correctly: ${result.message}`,
+        reason:
+          unreachable || result.outcome === 'timeout'
+            ? NOT_RESPONDING
+            : `${NOT_RESPONDING} correctly: ${result.message}${circuit}`,
       };
     }
     observer?.onProbe(health.healthy);
@@ -312,7 +511,7 @@ export class LmStudioClient {
     body: string | undefined,
     cancellation: Cancellation | undefined,
     decode: (json: unknown) => T | undefined,
-    timeoutMs: number = this.#options.timeoutMs,
+    timeoutMs: number,
   ): Promise<Attempt<T>> {
     const started = performance.now();
     const result = await this.#exchange(method, path, body, cancellation, decode, timeoutMs);
@@ -347,7 +546,7 @@ export class LmStudioClient {
     try {
       const response = await this.#pool.request({
         method,
-        path: this.#pathPrefix + path,
+        path,
         headers: this.#headers,
         body,
         signal: attempt,
@@ -356,37 +555,8 @@ export class LmStudioClient {
       });
       const text = await response.body.text();
       const status = response.statusCode;
-      if (status >= 200 && status < 300) {
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return {
-            ok: false,
-            outcome: 'bad_response',
-            status,
-            message: 'LM Studio sent invalid JSON',
-          };
-        }
-        const value = decode(json);
-        return value === undefined
-          ? {
-              ok: false,
-              outcome: 'bad_response',
-              status,
-              message: 'LM Studio sent an unexpected response',
-            }
-          : { ok: true, value };
-      }
-      const message = `LM Studio answered HTTP ${status}${describeErrorBody(text)}`;
-      if (status === 429) {
-        const retryAfter = parseRetryAfter(headerValue(response.headers['retry-after']));
-        return retryAfter === undefined
-          ? { ok: false, outcome: 'rate_limited', status, message }
-          : { ok: false, outcome: 'rate_limited', status, message, retryAfterMs: retryAfter };
-      }
-      if (status >= 500) return { ok: false, outcome: 'server_error', status, message };
-      return { ok: false, outcome: 'client_error', status, message };
+      if (status >= 200 && status < 300) return decodeAnswer(text, status, decode);
+      return failedAnswer(text, status, response.headers['retry-after']);
     } catch (error) {
       if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
       const code = (error as { code?: unknown }).code;
@@ -409,13 +579,71 @@ export class LmStudioClient {
   }
 }
 
+/** A 2xx answer: the decoded value, or — LM Studio sometimes answers an error with 200 — what went wrong. */
+function decodeAnswer<T>(
+  text: string,
+  status: number,
+  decode: (json: unknown) => T | undefined,
+): Attempt<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, outcome: 'bad_response', status, message: 'LM Studio sent invalid JSON' };
+  }
+  const value = decode(json);
+  if (value !== undefined) return { ok: true, value };
+  if (readErrorBody(json) !== undefined) {
+    const failure = failedAnswer(text, status, undefined);
+    // An error we cannot place is a bad answer, not a refused request.
+    return failure.outcome === 'client_error' ? { ...failure, outcome: 'bad_response' } : failure;
+  }
+  return {
+    ok: false,
+    outcome: 'bad_response',
+    status,
+    message: 'LM Studio sent an unexpected response',
+  };
+}
+
+function failedAnswer(
+  text: string,
+  status: number,
+  retryAfterHeader: string | string[] | undefined,
+): Failure {
+  const cause = classifyError(text);
+  const message = `LM Studio answered HTTP ${status}${cause.message === '' ? '' : `: ${cause.message}`}`;
+  if (status === 429) {
+    const retryAfter = parseRetryAfter(
+      Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader,
+    );
+    const failure: Failure = { ok: false, outcome: 'rate_limited', status, message };
+    if (retryAfter !== undefined) failure.retryAfterMs = retryAfter;
+    return failure;
+  }
+  if (status >= 500) return { ok: false, outcome: 'server_error', status, message };
+  switch (cause.kind) {
+    case 'context_overflow':
+      return { ok: false, outcome: 'context_overflow', status, message, cause };
+    case 'no_model_loaded':
+    case 'model_not_found':
+      return { ok: false, outcome: 'model_unavailable', status, message, cause };
+    case 'other':
+      return { ok: false, outcome: 'client_error', status, message };
+  }
+}
+
+function statusInfo(attempts: number, status: number | undefined): LlmErrorInfo {
+  return status === undefined ? { attempts } : { attempts, status };
+}
+
 function finalError(
   outcome: Exclude<AttemptOutcome, 'ok' | 'aborted'>,
   message: string,
   attempts: number,
   status: number | undefined,
 ): LlmError {
-  const info = status === undefined ? { attempts } : { attempts, status };
+  const info = statusInfo(attempts, status);
   switch (outcome) {
     case 'timeout':
       return new LlmError('timeout', message, info);
@@ -425,34 +653,14 @@ function finalError(
       return new LlmError('rejected', message, info);
     case 'bad_response':
       return new LlmError('bad_response', message, info);
+    case 'context_overflow':
+      return new LlmError('context_overflow', message, info);
+    case 'model_unavailable':
+      return new LlmError('model_unavailable', message, info);
     case 'rate_limited':
     case 'server_error':
       return new LlmError('server_error', message, info);
   }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** LM Studio's own error message, shortened; OpenAI-style `{error: {message}}` or `{error: "…"}`. */
-function describeErrorBody(text: string): string {
-  let message = text;
-  try {
-    const json: unknown = JSON.parse(text);
-    const parsed = z
-      .object({ error: z.union([z.string(), z.object({ message: z.string() })]) })
-      .safeParse(json);
-    if (parsed.success) {
-      message =
-        typeof parsed.data.error === 'string' ? parsed.data.error : parsed.data.error.message;
-    }
-  } catch {
-    // Not JSON: keep the raw text.
-  }
-  message = message.trim();
-  if (message === '') return '';
-  return `: ${message.length > ERROR_TEXT_LIMIT ? `${message.slice(0, ERROR_TEXT_LIMIT)}…` : message}`;
 }
 
 function describe(error: unknown): string {

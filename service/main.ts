@@ -1,7 +1,7 @@
 /**
  * Wiring only: environment → config → logger → service, and the signals.
  * Bad configuration: one CRITICAL line per bad variable, exit 1, never listens.
- * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
+ * SIGTERM/SIGINT: stop accepting, finish in-flight and queued requests, exit 0.
  */
 import { startService } from './app.js';
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
@@ -48,13 +48,14 @@ try {
       url: service.url,
       lmstudio: config.lmstudio.baseUrl,
       model: config.defaults.model,
-      max_concurrent_requests: config.maxConcurrentRequests,
+      lmstudio_max_concurrency: config.admission.concurrency,
+      max_queued_requests: config.admission.maxQueued,
     },
     `listening on ${service.url}`,
   );
   const stop = async (signal: NodeJS.Signals) => {
     logger.info(
-      { signal, in_flight: service.state.inFlight },
+      { signal, in_flight: service.state.inFlight, queued: service.admission.queued },
       `${signal} received: draining in-flight requests`,
     );
     const outcome = await service.shutdown();

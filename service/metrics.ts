@@ -3,9 +3,12 @@
  * global one), so tests can run several services in one process.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Admission, ShedReason } from './admission.js';
 import type { CircuitState, LmStudioObserver } from './lmstudio.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** Queue waits: most are 0 (admitted at once), the rest up to QUEUE_TIMEOUT. */
+const QUEUE_WAIT_BUCKETS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120];
 
 /** Gauge values of lmstudio_circuit_state. */
 export const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = {
@@ -18,13 +21,18 @@ export interface ServiceMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   inFlight: Gauge;
-  shed: Counter;
+  shed: Counter<'reason'>;
+  queueWait: Histogram;
   llmDuration: Histogram<'operation' | 'outcome'>;
   llmRetries: Counter<'reason'>;
   circuitState: Gauge;
   backendUp: Gauge;
   /** The LM Studio client's hooks, bound to the metrics above. */
   observer: LmStudioObserver;
+  /** Hooks for the Admission's options. */
+  admissionHooks: { onWait(seconds: number): void; onShed(reason: ShedReason): void };
+  /** The queue and in-flight gauges read this admission's counts at each scrape. */
+  attachAdmission(admission: Admission): void;
 }
 
 export function createMetrics(): ServiceMetrics {
@@ -46,9 +54,40 @@ export function createMetrics(): ServiceMetrics {
   });
   const shed = new Counter({
     name: 'summary_requests_shed_total',
-    help: 'Summary requests refused with 429 because the concurrency limit was reached.',
+    help: 'Summary requests refused with 429: the queue was full (queue_full) or the wait reached QUEUE_TIMEOUT (queue_timeout).',
+    labelNames: ['reason'] as const,
     registers,
   });
+  for (const reason of ['queue_full', 'queue_timeout'] as const) shed.inc({ reason }, 0);
+  const queueWait = new Histogram({
+    name: 'summary_queue_wait_seconds',
+    help: 'Time summary requests waited for an LM Studio slot, observed for every admitted or shed request.',
+    buckets: QUEUE_WAIT_BUCKETS,
+    registers,
+  });
+  // Gauges read at scrape time: the hot path pays nothing for them.
+  let admission: Admission | undefined;
+  const gauge = (name: string, help: string, read: (a: Admission) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(admission === undefined ? 0 : read(admission));
+      },
+    });
+  gauge('summary_queue_depth', 'Summary requests waiting for admission.', (a) => a.queued);
+  gauge(
+    'summary_queue_capacity',
+    'Summary requests that may wait for admission (MAX_QUEUED_REQUESTS).',
+    (a) => a.capacity,
+  );
+  gauge('lmstudio_calls_in_flight', 'LM Studio calls in flight now.', (a) => a.inFlight);
+  gauge(
+    'lmstudio_concurrency_limit',
+    'LM Studio calls allowed in flight at once (LMSTUDIO_MAX_CONCURRENCY).',
+    (a) => a.concurrency,
+  );
   const llmDuration = new Histogram({
     name: 'lmstudio_request_duration_seconds',
     help: 'Duration of each attempt to call LM Studio, by operation and outcome.',
@@ -87,10 +126,18 @@ export function createMetrics(): ServiceMetrics {
     httpDuration,
     inFlight,
     shed,
+    queueWait,
     llmDuration,
     llmRetries,
     circuitState,
     backendUp,
     observer,
+    admissionHooks: {
+      onWait: (seconds) => queueWait.observe(seconds),
+      onShed: (reason) => shed.inc({ reason }),
+    },
+    attachAdmission: (value) => {
+      admission = value;
+    },
   };
 }

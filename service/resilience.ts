@@ -15,6 +15,10 @@ export type AttemptOutcome =
   | 'server_error'
   | 'client_error'
   | 'bad_response'
+  /** The prompt did not fit the model's context (a 400, or an error body with 200). */
+  | 'context_overflow'
+  /** No model loaded, or the model is unknown: LM Studio is up but cannot serve it. */
+  | 'model_unavailable'
   | 'aborted';
 
 /**
@@ -118,6 +122,13 @@ export class CircuitBreaker {
     if (this.#state !== 'closed') this.#transition('closed');
   }
 
+  /** LM Studio cannot be reached at all (a health probe found it so): fail fast from now on. */
+  trip(): void {
+    this.#trialInFlight = false;
+    if (this.#state === 'open') return;
+    this.#open();
+  }
+
   /** A network error, timeout or 5xx. */
   failure(): void {
     if (this.#state === 'half_open') {
@@ -190,11 +201,3 @@ export function parseRetryAfter(
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
-
-// ---------------------------------------------------------------------------
-// The client.
-
-/**
- * Reads `{model?, choices: [{message: {content}}, …]}`; undefined if the shape is
- * wrong. Written out rather than a zod schema: it runs on every call.
- */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LANGUAGES, SUMMARY_TYPES } from './env.js';
-import { Cancellation, type ChatRequest } from './lmstudio.js';
+import { Cancellation, type ChatRequest, LlmError } from './lmstudio.js';
 import {
   buildMessages,
+  ContextTooSmallError,
   characterCount,
   chunkText,
   compressionRatio,
@@ -13,6 +14,7 @@ import {
   summarize,
   systemPrompt,
 } from './summarize.js';
+import { estimateTokens } from './tokens.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -224,6 +226,7 @@ describe('summarize', () => {
           return { content: '<think>x</think> Short.', model: 'answered/model' };
         },
         model: 'configured/model',
+        contextTokens: 32_768,
         chunkChars: 1000,
         mapConcurrency: 4,
       },
@@ -255,6 +258,7 @@ describe('summarize', () => {
           return { content: `S[${user.slice(0, 7)}]`, model: 'm' };
         },
         model: 'm',
+        contextTokens: 32_768,
         chunkChars: 500,
         mapConcurrency: 2,
       },
@@ -279,11 +283,107 @@ describe('summarize', () => {
         {
           chat: async () => ({ content: '<think>only thinking</think>', model: 'm' }),
           model: 'm',
+          contextTokens: 32_768,
           chunkChars: 1000,
           mapConcurrency: 1,
         },
       ),
     ).rejects.toBeInstanceOf(EmptySummaryError);
+  });
+});
+
+describe('summarize: token budgets, overflow retries, recursive reduce', () => {
+  const input = {
+    summary_type: 'concise' as const,
+    language: 'korean' as const,
+    max_tokens: 100,
+    temperature: 0.3,
+  };
+  const korean = '서울은 대한민국의 수도이며 인구는 약 천만 명이다. '.repeat(300);
+  const promptTokens = (request: ChatRequest) =>
+    request.messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+
+  /** A model whose real context is `limit` tokens (by our estimate), answering like llama.cpp or LM Studio. */
+  function model(
+    limit: number,
+    tellsContext: boolean,
+    reply = (r: ChatRequest) => `요약 ${r.messages[1]?.content.length}`,
+  ) {
+    const calls: Array<{ request: ChatRequest; refused: boolean }> = [];
+    const chat = async (request: ChatRequest) => {
+      const tokens = promptTokens(request);
+      const refused = tokens > limit;
+      calls.push({ request, refused });
+      if (refused) {
+        throw new LlmError(
+          'context_overflow',
+          'too long',
+          tellsContext ? { contextTokens: limit + 200 } : {},
+        );
+      }
+      return { content: reply(request), model: 'm' };
+    };
+    return { chat, calls };
+  }
+
+  it('fits every part to the context it is given: prompt + max_tokens + margin', async () => {
+    const { chat, calls } = model(100_000, false);
+    const result = await summarize(
+      { ...input, text: korean },
+      { chat, model: 'm', contextTokens: 4096, chunkChars: 50_000, mapConcurrency: 4 },
+    );
+    expect(result.chunks).toBeGreaterThan(1);
+    for (const { request } of calls)
+      expect(promptTokens(request) + request.max_tokens).toBeLessThanOrEqual(4096);
+  });
+
+  it.each([true, false])(
+    'context overflow (context named: %s): the refused parts are split and retried',
+    async (tellsContext) => {
+      // The service believes 8,192 tokens; the model has about 1,800.
+      const { chat, calls } = model(1800, tellsContext);
+      const result = await summarize(
+        { ...input, text: korean },
+        { chat, model: 'm', contextTokens: 8192, chunkChars: 50_000, mapConcurrency: 4 },
+      );
+      expect(result.summary).toMatch(/^요약/);
+      const refused = calls.filter((c) => c.refused).length;
+      expect(refused).toBeGreaterThanOrEqual(1);
+      expect(result.llmCalls).toBe(calls.length);
+      // Each refusal teaches: far fewer refusals than answered parts.
+      expect(refused).toBeLessThan(result.chunks);
+    },
+  );
+
+  it('summaries that do not fit one call are merged in levels, then combined once in the requested style', async () => {
+    const { chat, calls } = model(100_000, false, (r) =>
+      r.messages[0]?.content.includes('one part of a longer document')
+        ? '부분 요약 '.repeat(60)
+        : '최종 요약',
+    );
+    const result = await summarize(
+      { ...input, text: korean },
+      { chat, model: 'm', contextTokens: 2048, chunkChars: 50_000, mapConcurrency: 4 },
+    );
+    expect(result.summary).toBe('최종 요약');
+    const kinds = calls.map(({ request }) => request.messages[0]?.content ?? '');
+    expect(
+      kinds.filter((k) => k.includes('Merge them into one detailed summary')).length,
+    ).toBeGreaterThan(0);
+    expect(kinds.filter((k) => k.includes('Combine them into a single summary'))).toHaveLength(1);
+    expect(kinds.at(-1)).toContain('Combine them into a single summary');
+    for (const { request } of calls)
+      expect(promptTokens(request) + request.max_tokens).toBeLessThanOrEqual(2048);
+  });
+
+  it('a context too small for the prompt itself (a model loaded with 300 tokens) is an error that says what to change', async () => {
+    const { chat } = model(100_000, false);
+    await expect(
+      summarize(
+        { ...input, max_tokens: 4000, text: korean },
+        { chat, model: 'm', contextTokens: 300, chunkChars: 50_000, mapConcurrency: 1 },
+      ),
+    ).rejects.toBeInstanceOf(ContextTooSmallError);
   });
 });
 

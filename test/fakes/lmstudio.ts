@@ -1,8 +1,10 @@
 /**
- * A fake LM Studio: a real HTTP server on 127.0.0.1 speaking the two
- * OpenAI-compatible endpoints llmplan uses.
+ * A fake LM Studio: a real HTTP server on 127.0.0.1 speaking the endpoints
+ * llmplan uses, with LM Studio's real error shapes (../shared/notes/real-llm.md).
  *
  *   GET  /v1/models            → {object: "list", data: [{id, object: "model", owned_by}]}
+ *   GET  /api/v0/models        → {data: [{id, state, max_context_length, loaded_context_length?}]}
+ *                                (option `native: false`: 404, as llama.cpp and LM Studio < 0.3.6)
  *   POST /v1/chat/completions  → {id, object: "chat.completion", model, choices: [...], usage}
  *
  * Behaviour is switched at runtime with setMode():
@@ -11,6 +13,16 @@
  *   {kind: 'fail', times, status?}        the next `times` chat completions answer `status` (500), then ok
  *   {kind: 'always_fail', status?}        every chat completion and /v1/models answers `status` (500)
  *   {kind: 'model_missing'}               /v1/models lists other models; chat answers 404 like LM Studio
+ *   {kind: 'model_not_found'}             chat answers 400 `Invalid model identifier`, code model_not_found
+ *   {kind: 'no_model_loaded', shape?}     /v1/models lists nothing; chat answers 400 "No models loaded…",
+ *                                         the error an object (0.4.8) or a bare string (`shape: 'string'`)
+ *   {kind: 'error_string', status?}       chat answers `status` (400) with `{"error": "<a bare string>"}`
+ *   {kind: 'error_200'}                   chat answers 200 with `{"error": {…}}` and no choices
+ *   {kind: 'context', maxChars, shape}    a chat whose messages exceed maxChars characters is refused as a
+ *                                         context overflow: `llama` (400 with n_ctx), `string` (400, bare
+ *                                         string, LM Studio 0.3) or `status_200` (LM Studio 0.4.21)
+ *   {kind: 'not_loaded', loadMs}          /api/v0/models says not-loaded; the first chat loads the model
+ *                                         (answers after loadMs, chats meanwhile wait for it), then loaded
  * and down()/up(): stop listening (connections are refused) and listen again on the same port.
  * Options: `models` (what /v1/models lists; default qwen/qwen3-4b), `latencyMs` (delays every
  * answer, both endpoints, every mode), `reply` (the assistant's text), `answerModel` (the model
@@ -33,7 +45,16 @@ export type FakeMode =
   | { kind: 'slow'; latencyMs: number }
   | { kind: 'fail'; times: number; status?: number }
   | { kind: 'always_fail'; status?: number }
-  | { kind: 'model_missing' };
+  | { kind: 'model_missing' }
+  | { kind: 'model_not_found' }
+  | { kind: 'no_model_loaded'; shape?: 'object' | 'string' }
+  | { kind: 'error_string'; status?: number }
+  | { kind: 'error_200' }
+  | { kind: 'context'; maxChars: number; shape: 'llama' | 'string' | 'status_200' }
+  | { kind: 'not_loaded'; loadMs: number };
+
+/** The context /api/v0/models reports for the loaded model by default (Qwen3-4B's 32k). */
+export const DEFAULT_FAKE_CONTEXT = 32_768;
 
 export interface FakeLmStudioOptions {
   /** 0 (default): any free port. */
@@ -54,6 +75,10 @@ export interface FakeLmStudioOptions {
   fixedReply?: string;
   /** How many chat request bodies to keep in `chatRequests`. */
   keepRequests?: number;
+  /** Serve /api/v0/models (default true). */
+  native?: boolean;
+  /** `loaded_context_length` in /api/v0/models (default 32,768). */
+  contextLength?: number;
 }
 
 export interface RecordedChatRequest {
@@ -71,6 +96,12 @@ export interface FakeStats {
   chatOk: number;
   chatInFlight: number;
   maxConcurrentChats: number;
+  /** GET /api/v0/models calls. */
+  nativeCalls: number;
+  /** Chats refused as a context overflow. */
+  overflows: number;
+  /** Model loads started by a chat (mode not_loaded). */
+  loads: number;
 }
 
 export const DEFAULT_FAKE_MODEL = 'qwen/qwen3-4b';
@@ -109,10 +140,16 @@ export class FakeLmStudio {
     chatOk: 0,
     chatInFlight: 0,
     maxConcurrentChats: 0,
+    nativeCalls: 0,
+    overflows: 0,
+    loads: 0,
   };
   readonly chatRequests: RecordedChatRequest[] = [];
   #mode: FakeMode = { kind: 'ok' };
   #failuresLeft = 0;
+  /** Mode not_loaded: the load in progress, and whether it has finished. */
+  #loading: Promise<void> | undefined;
+  #loaded = false;
   #server: Server;
   #sockets = new Set<Socket>();
   #port: number;
@@ -152,10 +189,20 @@ export class FakeLmStudio {
   setMode(mode: FakeMode): void {
     this.#mode = mode;
     this.#failuresLeft = mode.kind === 'fail' ? mode.times : 0;
+    this.#loading = undefined;
+    this.#loaded = false;
   }
 
   resetStats(): void {
-    Object.assign(this.stats, { modelsCalls: 0, chatCalls: 0, chatOk: 0, maxConcurrentChats: 0 });
+    Object.assign(this.stats, {
+      modelsCalls: 0,
+      chatCalls: 0,
+      chatOk: 0,
+      maxConcurrentChats: 0,
+      nativeCalls: 0,
+      overflows: 0,
+      loads: 0,
+    });
     this.chatRequests.length = 0;
   }
 
@@ -211,6 +258,10 @@ export class FakeLmStudio {
       await this.#latency();
       return this.#models(res);
     }
+    if (req.method === 'GET' && path === '/api/v0/models' && this.#options.native !== false) {
+      this.stats.nativeCalls += 1;
+      return this.#nativeModels(res);
+    }
     if (req.method === 'POST' && path === '/v1/chat/completions') {
       this.stats.chatCalls += 1;
       this.stats.chatInFlight += 1;
@@ -259,11 +310,114 @@ export class FakeLmStudio {
       sendJson(res, mode.status ?? 500, { error: 'fake LM Studio: failing on purpose' });
       return;
     }
-    const ids = mode.kind === 'model_missing' ? ['some-other/model'] : this.models;
+    const ids =
+      mode.kind === 'model_missing'
+        ? ['some-other/model']
+        : mode.kind === 'no_model_loaded'
+          ? []
+          : this.models;
     sendJson(res, 200, {
       object: 'list',
       data: ids.map((id) => ({ id, object: 'model', owned_by: 'organization_owner' })),
     });
+  }
+
+  #nativeModels(res: ServerResponse): void {
+    const mode = this.#mode;
+    const notLoaded =
+      mode.kind === 'no_model_loaded' || (mode.kind === 'not_loaded' && !this.#loaded);
+    const context = this.#options.contextLength ?? DEFAULT_FAKE_CONTEXT;
+    sendJson(res, 200, {
+      object: 'list',
+      data: this.models.map((id) => ({
+        id,
+        object: 'model',
+        type: 'llm',
+        state: notLoaded ? 'not-loaded' : 'loaded',
+        max_context_length: DEFAULT_FAKE_CONTEXT,
+        ...(notLoaded ? {} : { loaded_context_length: context }),
+      })),
+    });
+  }
+
+  /** The error answers of LM Studio's modes; undefined when the mode lets the chat through. */
+  #refusal(mode: FakeMode, recorded: RecordedChatRequest): [number, unknown] | undefined {
+    switch (mode.kind) {
+      case 'model_not_found':
+        return [
+          400,
+          {
+            error: {
+              message: `Invalid model identifier "${recorded.model}". Please specify a valid downloaded model.`,
+              type: 'invalid_request_error',
+              param: 'model',
+              code: 'model_not_found',
+            },
+          },
+        ];
+      case 'no_model_loaded': {
+        const message =
+          'No models loaded. Please load a model in the developer page or use the `lms load` command.';
+        return [
+          400,
+          mode.shape === 'string'
+            ? { error: message }
+            : {
+                error: {
+                  message,
+                  type: 'invalid_request_error',
+                  param: 'model',
+                  code: 'model_not_found',
+                },
+              },
+        ];
+      }
+      case 'error_string':
+        return [
+          mode.status ?? 400,
+          { error: 'fake LM Studio: the request failed (a bare string)' },
+        ];
+      case 'error_200':
+        return [200, { error: { message: 'fake LM Studio: an error answered with status 200' } }];
+      case 'context': {
+        const chars = recorded.messages.reduce((sum, m) => sum + m.content.length, 0);
+        if (chars <= mode.maxChars) return undefined;
+        this.stats.overflows += 1;
+        const tokens = Math.ceil(chars / 2);
+        const limit = Math.ceil(mode.maxChars / 2);
+        if (mode.shape === 'llama') {
+          return [
+            400,
+            {
+              error: {
+                code: 400,
+                type: 'exceed_context_size_error',
+                message: `request (${tokens} tokens) exceeds the available context size (${limit} tokens), try increasing it`,
+                n_prompt_tokens: tokens,
+                n_ctx: limit,
+              },
+            },
+          ];
+        }
+        const message =
+          'The number of tokens to keep from the initial prompt is greater than the context length. Try to load the model with a larger context length, or provide a shorter input';
+        return mode.shape === 'string' ? [400, { error: message }] : [200, { error: { message } }];
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Mode not_loaded: the first chat loads the model; chats meanwhile wait for the load. */
+  async #load(mode: FakeMode): Promise<void> {
+    if (mode.kind !== 'not_loaded' || this.#loaded) return;
+    if (this.#loading === undefined) {
+      this.stats.loads += 1;
+      this.#loading = delay(mode.loadMs).then(() => {
+        this.#loaded = true;
+      });
+    }
+    await this.#loading;
   }
 
   async #chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -309,6 +463,9 @@ export class FakeLmStudio {
       if (mode.kind === 'fail') this.#failuresLeft -= 1;
       return sendJson(res, mode.status ?? 500, { error: 'fake LM Studio: failing on purpose' });
     }
+    const refusal = this.#refusal(mode, recorded);
+    if (refusal !== undefined) return sendJson(res, refusal[0], refusal[1]);
+    await this.#load(mode);
     const model = this.models[0] ?? DEFAULT_FAKE_MODEL;
     if (
       mode.kind === 'model_missing' ||

@@ -40,21 +40,30 @@ export class CapturedLogs {
   }
 }
 
-export type ConfigOverrides = Partial<Omit<ServiceConfig, 'lmstudio' | 'defaults'>> & {
+export type ConfigOverrides = Partial<
+  Omit<ServiceConfig, 'lmstudio' | 'defaults' | 'admission'>
+> & {
   lmstudio?: Partial<ServiceConfig['lmstudio']>;
   defaults?: Partial<ServiceConfig['defaults']>;
+  admission?: Partial<ServiceConfig['admission']>;
 };
 
-export interface Stack {
-  fake: FakeLmStudio;
+/** The service in this process, in front of whatever LM Studio `baseUrl` names. */
+export interface RunningService {
   service: ServiceHandle;
   config: ServiceConfig;
   logs: CapturedLogs;
   url: string;
   post(
     body: unknown,
-    init?: { path?: string; headers?: Record<string, string> },
+    init?: { path?: string; headers?: Record<string, string>; signal?: AbortSignal },
   ): Promise<Response>;
+  /** The value of one series on /metrics (e.g. `summary_queue_depth`), undefined if absent. */
+  metric(series: string): Promise<number | undefined>;
+}
+
+export interface Stack extends RunningService {
+  fake: FakeLmStudio;
   stop(): Promise<void>;
 }
 
@@ -63,21 +72,23 @@ const TEST_DEFAULTS: ConfigOverrides = {
   lmstudio: { retryBaseMs: 5, timeoutMs: 5000, healthCacheMs: 1000, breakerResetMs: 300 },
 };
 
-export async function startStack(
+/** Starts the service on 127.0.0.1:0 with the test defaults, then `overrides`. */
+export async function startServiceAt(
+  baseUrl: string,
   overrides: ConfigOverrides = {},
-  fakeOptions: FakeLmStudioOptions = {},
-): Promise<Stack> {
-  const fake = await FakeLmStudio.start(fakeOptions);
+  testDefaults: ConfigOverrides = TEST_DEFAULTS,
+): Promise<RunningService> {
   const base = loadConfig({
-    [ENV.lmstudioBaseUrl]: fake.baseUrl,
+    [ENV.lmstudioBaseUrl]: baseUrl,
     [ENV.port]: '0',
     [SERVICE_ENV.host]: '127.0.0.1',
   });
   const config: ServiceConfig = {
     ...base,
     ...overrides,
-    lmstudio: { ...base.lmstudio, ...TEST_DEFAULTS.lmstudio, ...overrides.lmstudio },
+    lmstudio: { ...base.lmstudio, ...testDefaults.lmstudio, ...overrides.lmstudio },
     defaults: { ...base.defaults, ...overrides.defaults },
+    admission: { ...base.admission, ...overrides.admission },
   };
   const logs = new CapturedLogs();
   const service = await startService(config, {
@@ -85,7 +96,6 @@ export async function startStack(
   });
   const url = `http://127.0.0.1:${service.port}`;
   return {
-    fake,
     service,
     config,
     logs,
@@ -95,9 +105,27 @@ export async function startStack(
         method: 'POST',
         headers: { 'content-type': 'application/json', ...init.headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),
+        ...(init.signal === undefined ? {} : { signal: init.signal }),
       }),
+    metric: async (series) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const found = text.split('\n').find((line) => line.startsWith(`${series} `));
+      return found === undefined ? undefined : Number(found.split(' ').at(-1));
+    },
+  };
+}
+
+export async function startStack(
+  overrides: ConfigOverrides = {},
+  fakeOptions: FakeLmStudioOptions = {},
+): Promise<Stack> {
+  const fake = await FakeLmStudio.start(fakeOptions);
+  const running = await startServiceAt(fake.baseUrl, overrides);
+  return {
+    ...running,
+    fake,
     stop: async () => {
-      await service.shutdown();
+      await running.service.shutdown();
       await fake.stop();
     },
   };

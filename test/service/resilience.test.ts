@@ -1,6 +1,6 @@
 /**
  * Issue 2, points 2 and 5: the LM Studio client's retries, timeouts and circuit
- * breaker seen through the API, load shedding, and the error JSON of every failure.
+ * breaker seen through the API; issue 9: admission (queue, shedding); the error JSON of every failure.
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -144,43 +144,98 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('load shedding', () => {
-  it('answers 429 with Retry-After beyond the concurrency limit, with no queue', async () => {
-    const { fake, post, url } = await start({ maxConcurrentRequests: 2 });
+describe('admission: LMSTUDIO_MAX_CONCURRENCY calls in flight, a bounded FIFO queue', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('a burst of 50 over a limit of 4 is queued and served: all 200, never more than 4 at LM Studio', async () => {
+    const { fake, post, url } = await start({ admission: { concurrency: 4, maxQueued: 64 } });
+    fake.setMode({ kind: 'slow', latencyMs: 40 });
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, async () => (await post(TEXT)).status),
+    );
+    expect(statuses).toEqual(Array(50).fill(200));
+    expect(fake.stats.chatCalls).toBe(50);
+    expect(fake.stats.maxConcurrentChats).toBe(4);
+    expect(await metric(url, 'summary_queue_wait_seconds_count')).toBe(50);
+    expect(await metric(url, 'summary_queue_depth')).toBe(0);
+    expect(await metric(url, 'lmstudio_calls_in_flight')).toBe(0);
+    expect(await metric(url, 'lmstudio_concurrency_limit')).toBe(4);
+    expect(await metric(url, 'summary_queue_capacity')).toBe(64);
+    expect(await metric(url, 'summary_requests_shed_total{reason="queue_full"}')).toBe(0);
+  });
+
+  it('queue full → 429 with Retry-After; probes are never shed; slots are released', async () => {
+    const { fake, post, url } = await start({ admission: { concurrency: 2, maxQueued: 1 } });
     fake.setMode({ kind: 'slow', latencyMs: 400 });
     const pending = [post(TEXT), post(TEXT)];
-    while (fake.stats.chatCalls < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (fake.stats.chatCalls < 2) await sleep(5);
+    const queued = post(TEXT);
+    while ((await metric(url, 'summary_queue_depth')) !== 1) await sleep(5);
+    expect(await metric(url, 'lmstudio_calls_in_flight')).toBe(2);
     const shed = await post(TEXT);
     expect(shed.status).toBe(429);
-    expect(shed.headers.get('retry-after')).toBe('1');
-    expect((await errorOf(shed)).error_code).toBe('OVERLOADED');
-    // Probes are never shed.
+    expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const error = await errorOf(shed);
+    expect(error.error_code).toBe('OVERLOADED');
+    expect(error.details).toBe('queue_full');
     expect((await fetch(`${url}/livez`)).status).toBe(200);
-    expect((await Promise.all(pending)).map((r) => r.status)).toEqual([200, 200]);
-    expect(fake.stats.chatCalls).toBe(2);
-    expect(await metric(url, 'summary_requests_shed_total')).toBe(1);
-    // Slots are released: the next request is served.
+    expect((await Promise.all([...pending, queued])).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(fake.stats.chatCalls).toBe(3);
+    expect(await metric(url, 'summary_requests_shed_total{reason="queue_full"}')).toBe(1);
     fake.setMode({ kind: 'ok' });
     expect((await post(TEXT)).status).toBe(200);
     expect(await metric(url, 'summary_requests_in_flight')).toBe(0);
+    expect(await metric(url, 'summary_queue_wait_seconds_count')).toBe(5);
   });
 
-  it('a client that goes away frees its slot and is logged as 499', async () => {
-    const { fake, url, logs } = await start({ maxConcurrentRequests: 1 });
-    fake.setMode({ kind: 'slow', latencyMs: 300 });
-    const controller = new AbortController();
-    const gone = fetch(`${url}/api/v1/summary/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(TEXT),
-      signal: controller.signal,
+  it('a wait beyond QUEUE_TIMEOUT → 429 queue_timeout, and the request never reaches LM Studio', async () => {
+    const { fake, post, url } = await start({
+      admission: { concurrency: 1, maxQueued: 10, queueTimeoutMs: 150 },
     });
-    while (fake.stats.chatCalls < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    fake.setMode({ kind: 'slow', latencyMs: 600 });
+    const first = post(TEXT);
+    while (fake.stats.chatCalls < 1) await sleep(5);
+    const started = performance.now();
+    const late = await post(TEXT);
+    expect(performance.now() - started).toBeLessThan(550);
+    expect(late.status).toBe(429);
+    expect(late.headers.get('retry-after')).not.toBeNull();
+    expect((await errorOf(late)).details).toBe('queue_timeout');
+    expect((await first).status).toBe(200);
+    expect(fake.stats.chatCalls).toBe(1);
+    expect(await metric(url, 'summary_requests_shed_total{reason="queue_timeout"}')).toBe(1);
+  });
+
+  it('a queued request whose client goes away leaves the queue (LM Studio never sees it)', async () => {
+    const { fake, post, url, logs } = await start({ admission: { concurrency: 1, maxQueued: 10 } });
+    fake.setMode({ kind: 'slow', latencyMs: 500 });
+    const first = post(TEXT);
+    while (fake.stats.chatCalls < 1) await sleep(5);
+    const controller = new AbortController();
+    const gone = post(TEXT, { signal: controller.signal });
+    while ((await metric(url, 'summary_queue_depth')) !== 1) await sleep(5);
     controller.abort();
     await expect(gone).rejects.toThrow();
-    while (!logs.summaryLines.some((l) => l.status === 499))
-      await new Promise((r) => setTimeout(r, 5));
+    while ((await metric(url, 'summary_queue_depth')) !== 0) await sleep(5);
+    expect((await first).status).toBe(200);
+    await sleep(50);
+    expect(fake.stats.chatCalls).toBe(1);
+    while (!logs.summaryLines.some((l) => l.status === 499)) await sleep(5);
     expect(await metric(url, 'summary_requests_in_flight')).toBe(0);
+    expect(await metric(url, 'lmstudio_calls_in_flight')).toBe(0);
+  });
+
+  it('a client that goes away during its LM Studio call frees its slot and is logged as 499', async () => {
+    const { fake, post, url, logs } = await start({ admission: { concurrency: 1 } });
+    fake.setMode({ kind: 'slow', latencyMs: 300 });
+    const controller = new AbortController();
+    const gone = post(TEXT, { signal: controller.signal });
+    while (fake.stats.chatCalls < 1) await sleep(5);
+    controller.abort();
+    await expect(gone).rejects.toThrow();
+    while (!logs.summaryLines.some((l) => l.status === 499)) await sleep(5);
+    expect(await metric(url, 'summary_requests_in_flight')).toBe(0);
+    expect(await metric(url, 'lmstudio_calls_in_flight')).toBe(0);
   });
 });
 
