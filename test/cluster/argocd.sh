@@ -10,6 +10,7 @@
 #   argocd.sh memory      resident memory of each process
 #   argocd.sh metrics     the application controller's Prometheus metrics
 #   argocd.sh kubeconfig  print the kubeconfig Argo CD runs against
+#   argocd.sh repo        print the path of the Git repository
 #
 # The cluster: LLMPLAN_ARGOCD_KUBECONFIG if set; else the kind cluster of `make up`
 # (<state>/kind-kubeconfig) when it answers; else the local control plane of
@@ -272,5 +273,6 @@ case "${1:-}" in
   memory) memory ;;
   metrics) in_netns curl -fsS "http://127.0.0.1:$controller_metrics_port/metrics" ;;
   kubeconfig) cat "$run/kubeconfig-path" ;;
-  *) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 2 ;;
+  repo) echo "$gitops" ;;
+  *) sed -n '2,23p' "${BASH_SOURCE[0]}"; exit 2 ;;
 esac

@@ -50,6 +50,8 @@ export async function startArgocd(): Promise<{ stop: () => Promise<void> }> {
 }
 
 export const argocdMemory = () => launch('memory');
+/** The bare Git repository the launcher serves to the Applications of examples/argocd/. */
+export const argocdRepo = async () => (await launch('repo')).trim();
 /** The application controller's /metrics (it listens inside Argo CD's network namespace). */
 export const argocdMetrics = () => launch('metrics');
 

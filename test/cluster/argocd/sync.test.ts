@@ -5,12 +5,12 @@
  * Git's), no sync loop with self-heal on, Suspended while paused. See scenarios.ts.
  */
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, kubectlOk } from '../kube.js';
 import {
   application,
+  argocdRepo,
   BUILD_TIMEOUT_MS,
   syncCount,
   syncedAnd,
@@ -28,9 +28,7 @@ afterAll(() => gitops?.stop());
 
 describe('the Applications of examples/argocd/, from the launcher', () => {
   it('sync examples/ from the cluster’s gitops.git: dev and staging automatically, prod on demand', async () => {
-    const cluster = process.env.LLMPLAN_CLUSTER_NAME ?? 'llmplan';
-    const state = cluster === 'llmplan' ? '.cluster' : `.cluster-${cluster}`;
-    const gitDir = path.resolve(import.meta.dirname, '../../..', state, 'gitops.git');
+    const gitDir = await argocdRepo();
     const head = (await run('git', ['--git-dir', gitDir, 'rev-parse', 'main'])).stdout.trim();
     for (const env of ['dev', 'staging']) {
       // No operator watches llmplan-<env> in the tests (`make up` runs one): Progressing then.
