@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help install bins up down test test-unit test-cluster lint typecheck service operator \
-        demo-service cluster-up cluster-down kind-up bench-service bench-operator
+        demo-service cluster-up cluster-down kind-up bench-service bench-operator \
+        argocd-bin argocd-up argocd-down
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,13 +18,16 @@ install: node_modules/.package-lock.json ## install npm dependencies (npm ci)
 bins: ## build (or reuse) the control-plane binaries
 	@test/cluster/build-bins.sh >/dev/null
 
+argocd-bin: ## build (or reuse) Argo CD from its Go module
+	@test/cluster/argocd/build.sh >/dev/null
+
 up: install bins ## local cluster + CRD + operator + examples/dev.yaml (the main job)
 	test/cluster/demo.sh up
 
 down: ## stop the operator and the local cluster
 	test/cluster/demo.sh down
 
-test: install bins ## lint, typecheck, unit, real-LLM and cluster tests (what CI runs)
+test: install bins argocd-bin ## lint, typecheck, unit, real-LLM and cluster tests (what CI runs)
 	npm run lint
 	npm run typecheck
 	npm test
@@ -31,7 +35,7 @@ test: install bins ## lint, typecheck, unit, real-LLM and cluster tests (what CI
 test-unit: install ## unit tests only (no cluster)
 	npm run test:unit
 
-test-cluster: install bins ## tests against the local control plane
+test-cluster: install bins argocd-bin ## tests against the local control plane
 	npm run test:cluster
 
 lint: install ## biome check
@@ -54,6 +58,12 @@ cluster-up: install bins ## start the local control plane; kubeconfig in .cluste
 
 cluster-down: ## stop the local control plane and remove its state
 	test/cluster/cluster.sh down
+
+argocd-up: bins argocd-bin ## Argo CD on the running cluster (after cluster-up or up); Git at .cluster/gitops.git
+	test/cluster/argocd.sh up
+
+argocd-down: ## stop Argo CD (the Git repository stays)
+	test/cluster/argocd.sh down
 
 kind-up: ## a kind cluster instead (needs Docker and kind)
 	test/cluster/kind-up.sh
