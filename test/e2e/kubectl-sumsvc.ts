@@ -59,6 +59,7 @@ export async function getRow(ns: string): Promise<{ text: string; row: Record<st
 
 /** The parts of SummarizerService `llmplan` the end-to-end tests read. */
 export interface Observed {
+  metadata: { generation?: number };
   spec: { image: { tag: string } };
   status?: SummarizerServiceStatus;
 }

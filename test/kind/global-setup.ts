@@ -19,6 +19,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Image references of this checkout's builds, in the cluster's registry. */
     kindImages: { service: string; operator: string; llm: string };
+    /** The podman container that is the kind node (for what only the node can do). */
+    kindNode: string;
   }
 }
 
@@ -56,6 +58,7 @@ export default async function setup(
   project.provide('kubectl', path.join(binDir, 'kubectl'));
   project.provide('localCluster', false);
   project.provide('kindImages', readImages());
+  project.provide('kindNode', `${process.env.LLMPLAN_KIND_NAME ?? 'llmplan'}-control-plane`);
   if (alreadyRunning || process.env.LLMPLAN_KEEP_CLUSTER === 'true') return undefined;
   return async () => {
     await run(kindScript, ['down'], { cwd: root });

@@ -198,3 +198,24 @@ export interface PodSignals {
   seen(): string[];
   stop(): void;
 }
+
+/**
+ * SIGKILLs a container's process from the kind node (an ancestor PID namespace:
+ * a real crash, no chance to clean up), as the kernel's OOM killer or a segfault would.
+ */
+export async function killContainer(containerId: string): Promise<void> {
+  const id = containerId.replace(/^containerd:\/\//, '');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('podman', [
+      'exec',
+      inject('kindNode'),
+      'sh',
+      '-c',
+      `kill -9 "$(crictl inspect -o go-template --template '{{.info.pid}}' ${id})"`,
+    ]);
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`kill of ${id} exited ${code}`)),
+    );
+  });
+}
