@@ -1,10 +1,10 @@
-# Every target wraps an npm script or a script under test/cluster; see README.md.
+# Every target wraps an npm script or a script under test/; see README.md.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install bins up down test test-unit test-cluster lint typecheck service operator \
-        demo-service cluster-up cluster-down kind-up bench-service bench-operator \
-        argocd-bin argocd-up argocd-down
+.PHONY: help install bins up down up-fast down-fast test test-unit test-llm test-cluster test-kind \
+        lint typecheck service operator demo-service cluster-up cluster-down kind-up kind-down \
+        bench-service bench-operator argocd-bin argocd-up argocd-down
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,13 +21,19 @@ bins: ## build (or reuse) the control-plane binaries
 argocd-bin: ## build (or reuse) Argo CD from its Go module
 	@test/cluster/argocd/build.sh >/dev/null
 
-up: install bins ## local cluster + CRD + operator + examples/dev.yaml (the main job)
+up: install ## the main job: kind cluster, operator, examples/dev.yaml, a real summary on 127.0.0.1:8000
+	test/kind/demo.sh up
+
+down: ## stop the port-forward and delete the kind cluster (builds stay cached)
+	test/kind/demo.sh down
+
+up-fast: install bins ## the fast demo: local control plane with fake nodes, operator as a process, examples/dev.yaml
 	test/cluster/demo.sh up
 
-down: ## stop the operator and the local cluster
+down-fast: ## stop the fast demo
 	test/cluster/demo.sh down
 
-test: install bins argocd-bin ## lint, typecheck, unit, real-LLM and cluster tests (what CI runs)
+test: install bins argocd-bin ## everything CI runs: lint, typecheck, unit, real-LLM, local-cluster and kind tests
 	npm run lint
 	npm run typecheck
 	npm test
@@ -35,8 +41,14 @@ test: install bins argocd-bin ## lint, typecheck, unit, real-LLM and cluster tes
 test-unit: install ## unit tests only (no cluster)
 	npm run test:unit
 
-test-cluster: install bins argocd-bin ## tests against the local control plane
+test-llm: install ## the service against the real inference server
+	npm run test:llm
+
+test-cluster: install bins argocd-bin ## tests against the local control plane (fake nodes, Argo CD)
 	npm run test:cluster
+
+test-kind: install bins ## tests on the real kind cluster (builds and starts it if needed; root)
+	npm run test:kind
 
 lint: install ## biome check
 	npm run lint
@@ -65,8 +77,11 @@ argocd-up: bins argocd-bin ## Argo CD on the running cluster (after cluster-up o
 argocd-down: ## stop Argo CD (the Git repository stays)
 	test/cluster/argocd.sh down
 
-kind-up: ## a kind cluster instead (needs Docker and kind)
-	test/cluster/kind-up.sh
+kind-up: install bins ## the real cluster alone: kind on podman, images, operator, examples/dev.yaml (root)
+	test/kind/kind.sh up
+
+kind-down: ## delete the kind cluster and stop its registry (builds stay cached)
+	test/kind/kind.sh down
 
 bench-service: install ## service throughput/latency benchmark
 	npm run bench:service

@@ -35,9 +35,9 @@ function kindUp(): Promise<void> {
   });
 }
 
-function readImages(): { service: string; operator: string; llm: string } {
+function readImages(kubeconfig: string): { service: string; operator: string; llm: string } {
   const env = Object.fromEntries(
-    readFileSync(path.join(root, '.cluster/kind/images.env'), 'utf8')
+    readFileSync(path.join(path.dirname(kubeconfig), 'kind/images.env'), 'utf8')
       .split('\n')
       .filter((line) => line.includes('='))
       .map((line) => line.split('=', 2) as [string, string]),
@@ -54,10 +54,11 @@ export default async function setup(
   );
   await kindUp();
   const binDir = (await run(path.join(root, 'test/cluster/build-bins.sh'))).stdout.trim();
-  project.provide('kubeconfig', path.join(root, '.cluster/kind-kubeconfig'));
+  const kubeconfig = (await run(kindScript, ['kubeconfig'], { cwd: root })).stdout.trim();
+  project.provide('kubeconfig', kubeconfig);
   project.provide('kubectl', path.join(binDir, 'kubectl'));
   project.provide('localCluster', false);
-  project.provide('kindImages', readImages());
+  project.provide('kindImages', readImages(kubeconfig));
   project.provide('kindNode', `${process.env.LLMPLAN_KIND_NAME ?? 'llmplan'}-control-plane`);
   if (alreadyRunning || process.env.LLMPLAN_KEEP_CLUSTER === 'true') return undefined;
   return async () => {

@@ -10,19 +10,24 @@
 #   kind.sh down        delete the cluster (and stop the registry; caches stay)
 #   kind.sh status      exit 0 when the cluster answers
 #   kind.sh kubectl …   the pinned kubectl against it
+#   kind.sh kubeconfig  print the kubeconfig's path (images.env is in kind/ beside it)
 #
-# Kubeconfig: .cluster/kind-kubeconfig. Needs root (rootful podman).
+# Kubeconfig: .cluster/kind-kubeconfig (.cluster-kind-<name>/ for another
+# LLMPLAN_KIND_NAME). Needs root (rootful podman).
 # Env: LLMPLAN_KIND_NAME (llmplan), LLMPLAN_KIND_EXAMPLE (examples/dev.yaml; empty: none).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$here/images/lib.sh"
-name=${LLMPLAN_KIND_NAME:-llmplan}
+name=$kind_name
+# Another name is another cluster: its own podman network, registry and state directory.
 state="$root/.cluster"
+[ "$name" = llmplan ] || state="$root/.cluster-kind-$name"
 work="$state/kind"
 kubeconfig="$state/kind-kubeconfig"
 example=${LLMPLAN_KIND_EXAMPLE-examples/dev.yaml}
 export KIND_EXPERIMENTAL_PROVIDER=podman
+[ "$kind_network" = kind ] || export KIND_EXPERIMENTAL_PODMAN_NETWORK=$kind_network
 
 tools() {
   [ "$(id -u)" = 0 ] || { echo "kind.sh: run as root (kind runs on rootful podman here)" >&2; exit 1; }
@@ -37,15 +42,17 @@ exists() { kind get clusters 2>/dev/null | grep -qx "$name"; }
 node_container() { echo "$name-control-plane"; }
 
 cluster() {
-  local node_image=$1 running
+  local node_image=$1 running network
   if exists; then
     running=$(podman inspect -f '{{.ImageName}}' "$(node_container)" 2>/dev/null || true)
-    if [ "$running" = "$node_image" ] && kind get kubeconfig --name "$name" >"$kubeconfig" 2>/dev/null &&
+    network=$(podman inspect -f '{{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}' "$(node_container)" 2>/dev/null || true)
+    if [ "$running" = "$node_image" ] && [ "${network% }" = "$kind_network" ] &&
+      kind get kubeconfig --name "$name" >"$kubeconfig" 2>/dev/null &&
       kubectl get --raw /readyz >/dev/null 2>&1; then
       echo "    cluster $name already running" >&2
       return 0
     fi
-    step "delete cluster $name (node image ${running:-unknown}, want $node_image)"
+    step "delete cluster $name (node image ${running:-unknown} on ${network:-no network}; want $node_image on $kind_network)"
     kind delete cluster --name "$name" >&2
     step_done
   fi
@@ -154,5 +161,6 @@ case "${1:-}" in
   down) down ;;
   status) tools; exists && kubectl get --raw /readyz >/dev/null 2>&1 ;;
   kubectl) shift; tools; kubectl "$@" ;;
+  kubeconfig) echo "$kubeconfig" ;;
   *) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 2 ;;
 esac

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The kind cluster's local registry: the distribution registry (built by
-# test/kind/build-bins.sh) in a podman container named llmplan-registry on
-# kind's network, published on 127.0.0.1:${LLMPLAN_REGISTRY_PORT:-5001} for
-# pushes from this host. Its storage is a directory of the cache, so images
+# test/kind/build-bins.sh) in a podman container on the cluster's network,
+# answering there as llmplan-registry, published on 127.0.0.1 for pushes from
+# this host (port 5001 for the default cluster; images/lib.sh names the
+# container, network and port of the others). Its storage is a directory of the cache, so images
 # pushed once survive the cluster (and the registry) being recreated. The
 # node's containerd uses it as the mirror of ghcr.io
 # (images/kind-node/hosts.toml), so `imagePullPolicy: Always` works and a tag
@@ -15,9 +16,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/images/lib.sh"
-name=llmplan-registry
-port=${LLMPLAN_REGISTRY_PORT:-5001}
-storage="$(llmplan_cache_root)/registry"
+name=$registry_container
+port=$registry_port
+storage=$registry_storage
 
 image() {
   local bins context
@@ -45,7 +46,7 @@ up() {
   podman rm -f "$name" >/dev/null 2>&1 || true
   mkdir -p "$storage"
   chown 65534:65534 "$storage"
-  podman run -d --name "$name" --network kind --restart always \
+  podman run -d --name "$name" --network "$kind_network" --network-alias llmplan-registry --restart always \
     -p "127.0.0.1:$port:5000" -v "$storage:/var/lib/registry" "$tag" >/dev/null
   local deadline=$((SECONDS + 30))
   until answers; do

@@ -101,3 +101,21 @@ static_image() {
     "$base" "$base" "$user" "$entrypoint" >"$dir/Containerfile"
   tag_as "$(build_image "$2" "$(key_of "$dir")" "$dir" --format docker)" "$tag"
 }
+
+# One kind cluster per LLMPLAN_KIND_NAME (default llmplan), each with a podman
+# network and a local registry of its own, so clusters side by side (parallel
+# work, a cold CI rehearsal) never share tags. The registry answers as
+# `llmplan-registry` on its cluster's network whatever its container's name:
+# that is the name the node image's containerd mirror config uses.
+kind_name=${LLMPLAN_KIND_NAME:-llmplan}
+if [ "$kind_name" = llmplan ]; then
+  kind_network=kind
+  registry_container=llmplan-registry
+  registry_port=${LLMPLAN_REGISTRY_PORT:-5001}
+  registry_storage="$(llmplan_cache_root)/registry"
+else
+  kind_network="kind-$kind_name"
+  registry_container="llmplan-registry-$kind_name"
+  registry_port=${LLMPLAN_REGISTRY_PORT:-$((5100 + $(echo "$kind_name" | cksum | cut -d' ' -f1) % 800))}
+  registry_storage="$(llmplan_cache_root)/registry-$kind_name"
+fi
