@@ -12,7 +12,12 @@
  */
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
-import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
+import {
+  builtin,
+  type KubeClient,
+  type KubeObject,
+  type ResourceDescriptor,
+} from '../../operator/runtime/index.js';
 import type { BenchContext, Row, Scenario, ScenarioReport } from './operator-context.js';
 import { latencies } from './operator-metrics.js';
 
@@ -39,9 +44,9 @@ interface Sample {
 }
 
 /** Runs a watch until `until` resolves, calling `onEvent` with each object and its arrival time. */
-async function watchUntil<T extends KubeObject>(
+export async function watchUntil<T extends KubeObject>(
   client: KubeClient,
-  resource: typeof builtin.pods,
+  resource: ResourceDescriptor,
   namespace: string,
   signal: AbortSignal,
   onEvent: (obj: T, at: number) => void,
@@ -60,7 +65,11 @@ async function watchUntil<T extends KubeObject>(
   }
 }
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
