@@ -222,7 +222,9 @@ up() {
   echo "$kubeconfig" >"$run/kubeconfig-path"
   install_objects
   init_gitops
-  apply_applications
+  # LLMPLAN_ARGOCD_EXAMPLES=false: no example Applications (tests that bring their own,
+  # on a cluster whose capacity is counted, as kind's one node).
+  [ "${LLMPLAN_ARGOCD_EXAMPLES:-true}" = false ] || apply_applications
   start_processes
   cat <<MSG
 Argo CD runs against $kubeconfig (logs and pids in $run).

@@ -30,7 +30,8 @@ let ns: { name: string; dispose: () => Promise<void> };
 const app = () => ns.name;
 
 beforeAll(async () => {
-  argocd = await startArgocd();
+  // Without the example Applications: one node's CPU is counted (test/kind/README.md).
+  argocd = await startArgocd({ examples: false });
   repo = await GitRepo.create();
   ns = await createTestNamespace(kubeConfig(), 'kind-gitops');
 }, BUILD_TIMEOUT_MS);

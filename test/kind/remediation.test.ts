@@ -20,6 +20,7 @@ import {
 } from '../e2e/kubectl-sumsvc.js';
 import {
   deployLmStudio,
+  kindImages,
   type PodSignals,
   portForward,
   runbook,
@@ -157,6 +158,51 @@ describe('remediation on real pods', () => {
       timeoutMs: 120_000,
     });
     expect(condition(await observe(ns), 'Degraded')?.reason).toBe('RolledBack');
+  });
+
+  it('pods that never become ready (a tag that holds another program): ProgressDeadlineExceeded, rolled back', async () => {
+    const ns = await namespace('kind-deadline');
+    const spec = {
+      image: image(),
+      lmstudio: SHARED_LMSTUDIO,
+      resources: {
+        requests: { cpu: '20m', memory: '64Mi' },
+        limits: { cpu: '500m', memory: '512Mi' },
+      },
+      remediation: { cooldownSeconds: 0, progressDeadlineSeconds: 20 },
+    };
+    await applySummarizerService(ns, spec);
+    const healthy = await waitHealthy(ns, 'the first revision healthy', 180_000);
+    // The wrong image under the tag: a program that runs, does not crash, and never
+    // answers on the summarizer's port (the startup probe allows it 60 s). Only the
+    // Deployment's progress deadline says the rollout failed.
+    const llm = kindImages().llm;
+    const colon = llm.lastIndexOf(':');
+    await applySummarizerService(ns, {
+      ...spec,
+      image: {
+        repository: llm.slice(0, colon),
+        tag: llm.slice(colon + 1),
+        pullPolicy: 'IfNotPresent',
+      },
+    });
+    const changed = Date.now();
+    const rolledBack = await eventually(
+      async () => {
+        const o = await observe(ns);
+        return o.status?.remediation?.rollback ? o : undefined;
+      },
+      { what: 'a rollback', timeoutMs: 120_000, intervalMs: 500 },
+    );
+    console.info(
+      `never-ready rollout → rollback recorded ${Date.now() - changed} ms after the change`,
+    );
+    expect(actions(rolledBack, 'Rollback')[0]?.reason).toBe('ProgressDeadlineExceeded');
+    expect(rolledBack.status?.lastHealthyRevision).toBe(healthy.status?.currentRevision);
+    await eventually(async () => condition(await observe(ns), 'Ready')?.status === 'True', {
+      what: 'Ready on the healthy revision',
+      timeoutMs: 120_000,
+    });
   });
 
   it('a memory limit below what Node.js needs: real OOMKilled, the limit raised until it runs', async () => {

@@ -20,10 +20,10 @@ const REFRESH = 'argocd.argoproj.io/refresh';
 /** A cold build of Argo CD takes about 5 minutes on 2 cores: hooks that may build wait this long. */
 export const BUILD_TIMEOUT_MS = 15 * 60_000;
 
-async function launch(command: string): Promise<string> {
+async function launch(command: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const { stdout } = await run(launcher, [command], {
     cwd: root,
-    env: { ...process.env, LLMPLAN_ARGOCD_KUBECONFIG: kubeconfigPath() },
+    env: { ...process.env, LLMPLAN_ARGOCD_KUBECONFIG: kubeconfigPath(), ...env },
     maxBuffer: 64 << 20,
   });
   return stdout;
@@ -35,13 +35,19 @@ export async function argocdBinDir(): Promise<string> {
   return stdout.trim();
 }
 
-/** Starts Argo CD against the test cluster unless it runs; `stop` undoes only what this did. */
-export async function startArgocd(): Promise<{ stop: () => Promise<void> }> {
+/**
+ * Starts Argo CD against the test cluster unless it runs; `stop` undoes only what this did.
+ * `examples: false`: without the Applications of examples/argocd/ (the launcher applies
+ * them by default, as `make argocd-up` does).
+ */
+export async function startArgocd({
+  examples = true,
+} = {}): Promise<{ stop: () => Promise<void> }> {
   const running = await launch('status').then(
     () => true,
     () => false,
   );
-  await launch('up');
+  await launch('up', examples ? {} : { LLMPLAN_ARGOCD_EXAMPLES: 'false' });
   return {
     stop: async () => {
       if (!running) await launch('down');
