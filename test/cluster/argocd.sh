@@ -25,9 +25,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+. "$root/test/lib/cache.sh"
 name=${LLMPLAN_CLUSTER_NAME:-llmplan}
-state="$root/.cluster"
-[ "$name" = llmplan ] || state="$root/.cluster-$name"
+state=$(cluster_state_dir "$root")
 run="$state/argocd" # pid files, logs, redis and repo-server scratch space
 gitops="$state/gitops.git"
 netns="llmplan-argocd-$name"

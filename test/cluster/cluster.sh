@@ -18,10 +18,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+. "$root/test/lib/cache.sh"
 name=${LLMPLAN_CLUSTER_NAME:-llmplan}
 # Another name is another cluster with its own state directory (parallel work).
-state="$root/.cluster"
-[ "$name" = llmplan ] || state="$root/.cluster-$name"
+state=$(cluster_state_dir "$root")
 nodes=${LLMPLAN_FAKE_NODES:-2}
 kubeconfig="$state/kubeconfig"
 # kwokctl keeps its state (pki, logs, pids) under KWOK_WORKDIR: inside the

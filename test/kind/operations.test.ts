@@ -183,39 +183,12 @@ describe('draining on pod deletion', () => {
       language: 'english',
       max_tokens: 200,
     });
-    // curl prints the status code last; the summary before it.
-    const request = new Promise<string>((resolve, reject) => {
-      const child = spawn(inject('kubectl'), [
-        '--kubeconfig',
-        kubeconfigPath(),
-        'exec',
-        '-n',
-        ns,
-        'client',
-        '--',
-        'curl',
-        '-s',
-        '-m',
-        '120',
-        '-w',
-        '\\n%{http_code}',
-        '-H',
-        'content-type: application/json',
-        '-d',
-        body,
-        `http://${ip}:8000/api/v1/summary/`,
-      ]);
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      child.on('error', reject);
-      child.on('exit', () => resolve(out));
-    });
-    // Delete the pod once the request is in flight (the service's own gauge says so).
-    await eventually(
-      async () => {
-        const metrics = await kubectlOk([
+    /** curl in the client pod; resolves with its output (the status code last, with -w). */
+    const curl = (...args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(inject('kubectl'), [
+          '--kubeconfig',
+          kubeconfigPath(),
           'exec',
           '-n',
           ns,
@@ -223,10 +196,30 @@ describe('draining on pod deletion', () => {
           '--',
           'curl',
           '-s',
-          `http://${ip}:8000/metrics`,
+          ...args,
         ]);
-        return /^summary_requests_in_flight [1-9]/m.test(metrics);
-      },
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+        });
+        child.on('error', reject);
+        child.on('exit', () => resolve(out));
+      });
+    const request = curl(
+      '-m',
+      '120',
+      '-w',
+      '\n%{http_code}',
+      '-H',
+      'content-type: application/json',
+      '-d',
+      body,
+      `http://${ip}:8000/api/v1/summary/`,
+    );
+    // Delete the pod once the request is in flight (the service's own gauge says so).
+    await eventually(
+      async () =>
+        /^summary_requests_in_flight [1-9]/m.test(await curl(`http://${ip}:8000/metrics`)),
       { what: 'the request in flight', timeoutMs: 30_000, intervalMs: 100 },
     );
     const deleted = Date.now();

@@ -1,4 +1,4 @@
-# Sourced by the build scripts: results cached outside the checkout, in a
+# Sourced by the build and cluster scripts. Build results are cached outside the checkout, in a
 # directory named by a hash of everything that decides them (pins, sources,
 # the script itself), so a fresh clone reuses a previous build and changing a
 # pin builds anew. One build per directory at a time (make and the test setup
@@ -50,3 +50,10 @@ cache_commit() {
 
 # elapsed START: "N s" since START (seconds since the epoch).
 elapsed() { echo "$(($(date +%s) - $1)) s"; }
+
+# The local control plane's state directory for LLMPLAN_CLUSTER_NAME (default
+# llmplan: .cluster/; another name is another cluster, in .cluster-<name>/).
+cluster_state_dir() { # ROOT
+  local name=${LLMPLAN_CLUSTER_NAME:-llmplan}
+  if [ "$name" = llmplan ]; then echo "$1/.cluster"; else echo "$1/.cluster-$name"; fi
+}
