@@ -25,7 +25,7 @@ export class CtlError extends Error {
 
 /** One API call, described for error messages. */
 export interface ApiCall {
-  verb: 'get' | 'list' | 'patch';
+  verb: 'get' | 'list' | 'patch' | 'create' | 'delete';
   /** Plural resource, e.g. summarizerservices. */
   resource: string;
   /** API group, '' for core. */
