@@ -247,7 +247,7 @@ function mapService(m: Mapper): void {
   m.notMapped(
     'service.targetPort',
     target === CONTAINER_PORT
-      ? 'the container port, fixed at 8000 (the same)'
+      ? 'the container port: 8000 in a SummarizerService too'
       : `the release's pods listen on ${show(target)}, the SummarizerService's on 8000; its Service targets the port by name (http), so clients of service.port see no change`,
   );
 }
@@ -454,7 +454,7 @@ function mapIdentity(m: Mapper, ctx: MappingContext): void {
       'serviceAccount.create',
       `the release's ServiceAccount ${ctx.name} is adopted (no token mounted)`,
     );
-    if (name !== undefined) m.notMapped('serviceAccount.name', `empty: ${ctx.name}`);
+    if (name !== undefined) m.notMapped('serviceAccount.name', `empty: the full name, ${ctx.name}`);
   } else {
     m.notMapped(
       'serviceAccount.create',
@@ -490,10 +490,13 @@ function mapIdentity(m: Mapper, ctx: MappingContext): void {
 }
 
 /** What to say about a value chart llmplan 0.1.0 does not have. */
-function unknownValueWhy(path: string, replicaCount: unknown): string {
+function unknownValueWhy(path: string, values: Values): string {
   const base = `chart llmplan 0.1.0 has no value "${path}": Helm ignored it, so the release never used it`;
   if (path === 'replicas') {
-    return `${base} (the chart reads replicaCount: the release runs ${show(replicaCount)} replica(s), and so will the SummarizerService; set spec.replicas if you meant ${path})`;
+    const autoscaling = isMap(values.autoscaling) && values.autoscaling.enabled === true;
+    return autoscaling
+      ? `${base} (the chart reads replicaCount, and while autoscaling.enabled the HPA sets the count, as it will for the SummarizerService)`
+      : `${base} (the chart reads replicaCount: the release runs ${show(values.replicaCount)} replica(s), and so will the SummarizerService; set spec.replicas if you meant ${path})`;
   }
   if (path === 'debug') {
     return `${base} (debug logging is env DEBUG in this chart; the SummarizerService keeps it as the release ran, set spec.debug: true if you meant it)`;
@@ -524,7 +527,7 @@ export function mapValues(values: Values, ctx: MappingContext): Mapping {
   for (const path of leafPaths(values)) {
     if (!m.isConsumed(path)) {
       m.record('not-mapped', path, m.get(path), {
-        why: unknownValueWhy(path, values.replicaCount),
+        why: unknownValueWhy(path, values),
       });
     }
   }
