@@ -305,7 +305,7 @@ const COMMAND_HELP: Record<
       '  -o, --output FORMAT    yaml (default) or json\n      --keep-defaults    keep the fields whose value is the CRD default',
   },
   migrate: {
-    usage: 'migrate helm RELEASE [--name NAME] [--dry-run [-o yaml|json]] [--timeout 10m]',
+    usage: 'migrate helm RELEASE [--dry-run] [--name N]',
     summary: 'move a Helm release of chart llmplan under a SummarizerService',
     about:
       "Moves a running Helm release of chart llmplan under a SummarizerService without\ndowntime: maps every value (or says why not), lets the operator adopt the release's\nobjects in place, rolls the pods without ever sending a request to a stopping one,\nthen retires the release (its Secrets kept, no longer Helm's). Needs no helm binary.",

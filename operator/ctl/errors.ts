@@ -83,6 +83,19 @@ function messageFor(err: unknown, call: ApiCall, connection: Connection): string
   return undefined;
 }
 
+/** Runs one API call; a failure becomes the user-facing error for `what`. */
+export async function callApi<T>(
+  connection: Connection,
+  what: ApiCall,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw describeApiError(err, what, connection);
+  }
+}
+
 /** A 404 about one named object (the type exists), as opposed to an unknown resource type. */
 export function isObjectNotFound(err: NotFoundError): boolean {
   return err.status.reason === 'NotFound' && Boolean(err.status.details?.name);

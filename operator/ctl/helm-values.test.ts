@@ -1,20 +1,12 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { OLD_CHART_VALUES } from '../../test/helm/old-chart.js';
 import { RUNBOOK } from '../../test/helm/runbook.js';
 import { SpecSchema } from '../api/spec.js';
 import { coalesceValues, type Values } from './helm-release.js';
 import { type Finding, mapValues } from './helm-values.js';
 import { withoutDefaults } from './manifest.js';
 
-/** The defaults of chart llmplan 0.1.0: the test chart's values.yaml. */
-const CHART_VALUES = parse(
-  readFileSync(
-    path.join(import.meta.dirname, '../../test/helm/charts/llmplan/values.yaml'),
-    'utf8',
-  ),
-) as Values;
+const CHART_VALUES = OLD_CHART_VALUES;
 const CTX = { name: 'llmplan', appVersion: 'v0.1.0' };
 
 const mapConfig = (config: Values) => mapValues(coalesceValues(CHART_VALUES, config), CTX);

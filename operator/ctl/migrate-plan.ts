@@ -241,7 +241,7 @@ export function planMigration(input: PlanInput): Plan {
       ),
     ),
   );
-  if (!adopt.some((r) => r.kind === 'Deployment')) {
+  if (parsed.success && !adopt.some((r) => r.kind === 'Deployment')) {
     problems.push(
       `release ${release.name} has no Deployment named ${childNames.deployment(name)} to adopt`,
     );

@@ -3,12 +3,10 @@
  * the live objects the plan compares against, and an existing SummarizerService. Every
  * failure becomes a message that says what is missing and where.
  */
-import { GROUP, PLURAL, summarizerServices } from '../api/summarizerservice.js';
 import { childKey } from '../reconcile/children.js';
-import { isNotFound } from '../runtime/errors.js';
 import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
 import type { Session } from './connect.js';
-import { type ApiCall, CtlError, describeApiError } from './errors.js';
+import { type ApiCall, CtlError, callApi } from './errors.js';
 import { decodeRelease, HELM_OWNER, HELM_OWNER_LABEL, type HelmRelease } from './helm-release.js';
 import type { ObjectRef } from './migrate-plan.js';
 
@@ -33,18 +31,10 @@ export function resourceFor(ref: ObjectRef): ResourceDescriptor | undefined {
   return KINDS.find((k) => k.kind === ref.kind && k.group === group && k.version === version);
 }
 
-async function call<T>(session: Session, what: ApiCall, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw describeApiError(err, what, session);
-  }
-}
-
 type SecretObject = KubeObject & { type?: string; data?: Record<string, string> };
 
 const listSecrets = (session: Session, labelSelector: string) =>
-  call(
+  callApi(
     session,
     { verb: 'list', resource: 'secrets', group: '', namespace: session.namespace },
     () =>
@@ -110,7 +100,7 @@ export async function readObjects(
         namespace: session.namespace,
         name: ref.name,
       };
-      const object = await call(session, what, () =>
+      const object = await callApi(session, what, () =>
         session.client.find<KubeObject>(resource, ref.name, session.namespace),
       );
       if (object)
@@ -118,29 +108,4 @@ export async function readObjects(
     }),
   );
   return live;
-}
-
-/** The SummarizerService of that name, if one exists. */
-export async function findSummarizerService(
-  session: Session,
-  name: string,
-): Promise<KubeObject | undefined> {
-  const what: ApiCall = {
-    verb: 'get',
-    resource: PLURAL,
-    group: GROUP,
-    namespace: session.namespace,
-    name,
-  };
-  try {
-    return await session.client.get<KubeObject>(summarizerServices, name, session.namespace);
-  } catch (err) {
-    if (
-      isNotFound(err) &&
-      (err as { status?: { details?: { name?: string } } }).status?.details?.name
-    ) {
-      return undefined;
-    }
-    throw describeApiError(err, what, session);
-  }
 }

@@ -31,7 +31,7 @@ import { isNotFound } from '../runtime/errors.js';
 import { builtin, type KubeObject } from '../runtime/resource.js';
 import type { Io } from './commands.js';
 import type { Session } from './connect.js';
-import { type ApiCall, CtlError, describeApiError } from './errors.js';
+import { type ApiCall, CtlError, callApi } from './errors.js';
 import {
   HELM_OWNER_LABEL,
   HELM_RELEASE_NAME_ANNOTATION,
@@ -144,12 +144,8 @@ export class MigrationSteps {
     this.#io.out(`[${seconds} s] ${line}\n`);
   }
 
-  async #call<T>(what: ApiCall, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      throw describeApiError(err, what, this.#session);
-    }
+  #call<T>(what: ApiCall, run: () => Promise<T>): Promise<T> {
+    return callApi(this.#session, what, run);
   }
 
   /** Polls `probe` until it returns a value; on the deadline, fails saying what it saw last. */

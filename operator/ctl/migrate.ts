@@ -9,6 +9,7 @@ import { summarizerServices } from '../api/summarizerservice.js';
 import { InvalidError } from '../runtime/errors.js';
 import type { KubeObject } from '../runtime/resource.js';
 import type { OutputFormat } from './args.js';
+import { findSummarizerService } from './cluster.js';
 import type { Io } from './commands.js';
 import type { Session } from './connect.js';
 import { CtlError } from './errors.js';
@@ -19,7 +20,7 @@ import {
   planMigration,
   releaseObjectName,
 } from './migrate-plan.js';
-import { findSummarizerService, readObjects, readRelease } from './migrate-read.js';
+import { readObjects, readRelease } from './migrate-read.js';
 import { MigrationSteps } from './migrate-steps.js';
 
 export interface MigrateOptions {

@@ -41,14 +41,16 @@ export interface KubectlResult {
   code: number;
 }
 
-/** Runs kubectl against the test cluster; never throws on a non-zero exit. */
-export async function kubectl(
+/** Runs a program to completion (bounded by `timeoutMs` if given); never throws on a non-zero exit. */
+export async function runProgram(
+  file: string,
   args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<KubectlResult> {
-  const child = run(kubectlPath(), ['--kubeconfig', kubeconfigPath(), ...args], {
+  const child = run(file, args, {
     maxBuffer: 32 << 20,
     env: opts.env ?? process.env,
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
   });
   if (opts.input !== undefined) {
     child.child.stdin?.end(opts.input);
@@ -60,10 +62,18 @@ export async function kubectl(
     const e = error as { stdout?: string; stderr?: string; code?: number };
     return {
       stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
+      stderr: e.stderr ?? String(error),
       code: typeof e.code === 'number' ? e.code : 1,
     };
   }
+}
+
+/** Runs kubectl against the test cluster; never throws on a non-zero exit. */
+export function kubectl(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KubectlResult> {
+  return runProgram(kubectlPath(), ['--kubeconfig', kubeconfigPath(), ...args], opts);
 }
 
 /** kubectl that must succeed: throws with kubectl's stderr otherwise. */

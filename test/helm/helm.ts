@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { kubeconfigPath } from '../cluster/kube.js';
+import { type KubectlResult, kubeconfigPath, runProgram } from '../cluster/kube.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -27,42 +27,25 @@ export function helmBinary(): Promise<string> {
   return binary;
 }
 
-export interface HelmResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
 /** Runs helm (against the test cluster unless `cluster: false`); never throws on a non-zero exit. */
 export async function helm(
   args: string[],
   options: { cluster?: boolean } = {},
-): Promise<HelmResult> {
+): Promise<KubectlResult> {
   const cluster = options.cluster ?? true;
-  try {
-    const { stdout, stderr } = await run(
-      await helmBinary(),
-      [...(cluster ? ['--kubeconfig', kubeconfigPath()] : []), ...args],
-      {
-        maxBuffer: 32 << 20,
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          HELM_CACHE_HOME: path.join(home, 'cache'),
-          HELM_CONFIG_HOME: path.join(home, 'config'),
-          HELM_DATA_HOME: path.join(home, 'data'),
-        },
+  return runProgram(
+    await helmBinary(),
+    [...(cluster ? ['--kubeconfig', kubeconfigPath()] : []), ...args],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        HELM_CACHE_HOME: path.join(home, 'cache'),
+        HELM_CONFIG_HOME: path.join(home, 'config'),
+        HELM_DATA_HOME: path.join(home, 'data'),
       },
-    );
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; code?: number };
-    return {
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-      code: typeof e.code === 'number' ? e.code : 1,
-    };
-  }
+    },
+  );
 }
 
 /** helm that must succeed. */

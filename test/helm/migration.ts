@@ -3,9 +3,7 @@
  * old chart installed with a real `helm install`, the real llmplanctl as a child process,
  * and what a migration must have left behind.
  */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { LABELS, MANAGER } from '../../operator/api/labels.js';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
@@ -16,37 +14,19 @@ import {
   type KubeObject,
   type ResourceDescriptor,
 } from '../../operator/runtime/index.js';
-import { kubeconfigPath } from '../cluster/kube.js';
+import { type KubectlResult, kubeconfigPath, runProgram } from '../cluster/kube.js';
 import { helm, helmOk, OLD_CHART } from './helm.js';
 import { type RunbookLine, setArgs } from './runbook.js';
 
-const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 export const RELEASE = 'llmplan';
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The real llmplanctl (bin/llmplanctl), bounded in time; never throws on a non-zero exit. */
-export async function llmplanctl(args: string[], timeoutMs = 300_000): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(path.join(root, 'bin/llmplanctl'), args, {
-      env: { ...process.env, KUBECONFIG: kubeconfigPath() },
-      timeout: timeoutMs,
-      maxBuffer: 8 << 20,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
+export function llmplanctl(args: string[], timeoutMs = 300_000): Promise<KubectlResult> {
+  return runProgram(path.join(root, 'bin/llmplanctl'), args, {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath() },
+    timeoutMs,
+  });
 }
 
 /** `helm install llmplan <old chart> -n ns` with a runbook line and the test's own settings. */

@@ -75,6 +75,17 @@ async function removeNamespace(ns: string): Promise<void> {
   ]);
 }
 
+/** The SummarizerService llmplan of `ns` once Ready. */
+const ready = (ns: string) =>
+  waitForStatus(
+    client,
+    ns,
+    RELEASE,
+    (o) => condition(o, 'Ready')?.status === 'True',
+    'Ready',
+    240_000,
+  );
+
 type Slice = KubeObject & { endpoints?: { conditions?: { ready?: boolean } }[] };
 /** Ready endpoints of Service llmplan, sampled every 250 ms until stopped: the fewest seen. */
 function sampleReadyEndpoints(ns: string) {
@@ -182,14 +193,7 @@ describe('migrate helm on real pods', () => {
     // The old chart's probes asked LM Studio; the operator's do not.
     expect(summarizer?.livenessProbe?.httpGet?.path).toBe('/livez');
     expect(summarizer?.readinessProbe?.httpGet?.path).toBe('/readyz');
-    await waitForStatus(
-      client,
-      ns,
-      RELEASE,
-      (o) => condition(o, 'Ready')?.status === 'True',
-      'Ready',
-      240_000,
-    );
+    await ready(ns);
 
     // A few more summaries after it, then the window's count.
     const after = Date.now();
@@ -277,15 +281,8 @@ describe('migrate helm: the dev and staging lines', () => {
       expect(migrated.stderr).toBe('');
       expect(migrated.code).toBe(0);
       await expectMigrated(client, ns, before);
-      const ready = await waitForStatus(
-        client,
-        ns,
-        RELEASE,
-        (o) => condition(o, 'Ready')?.status === 'True',
-        'Ready',
-        240_000,
-      );
-      expect(ready.spec).toMatchObject({
+      const migratedResource = await ready(ns);
+      expect(migratedResource.spec).toMatchObject({
         replicas: 1,
         image: { tag: serviceImage().tag },
         debug: false,

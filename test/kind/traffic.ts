@@ -9,7 +9,7 @@ import { kubectlOk } from '../cluster/kube.js';
 import { kindImages } from './kind.js';
 
 /** Runs in the summarizer image's Node (CommonJS, `node -e`). */
-const CLIENT = String.raw`
+const CLIENT = `
 const http = require('node:http');
 const target = new URL(process.env.TARGET);
 const body = JSON.stringify({

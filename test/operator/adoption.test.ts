@@ -14,9 +14,9 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATIONS, LABELS, MANAGER } from '../../operator/api/labels.js';
 import { builtin, KubeClient, type KubeObject } from '../../operator/runtime/index.js';
-import { createTestNamespace, kubeConfig } from '../cluster/kube.js';
-import { FakeLmStudio } from '../fakes/lmstudio.js';
-import { installOperatorRbac, type OperatorProcess, startOperator } from './harness.js';
+import { kubeConfig } from '../cluster/kube.js';
+import type { FakeLmStudio } from '../fakes/lmstudio.js';
+import { type OperatorFixture, operatorForNamespace } from './harness.js';
 import {
   adminClient,
   condition,
@@ -28,30 +28,22 @@ import {
   waitForStatus,
 } from './sumsvc.js';
 
-const kc = kubeConfig();
 let client: KubeClient;
 /** Writes as Helm 3 does: imperative creates by field manager `helm`. */
 let helm: KubeClient;
-let ns: { name: string; dispose: () => Promise<void> };
-let operator: OperatorProcess;
+let fixture: OperatorFixture;
+let ns: { name: string };
 let fake: FakeLmStudio;
 
 beforeAll(async () => {
   client = adminClient();
   helm = new KubeClient(kubeConfig(), { fieldManager: 'helm' });
-  await installOperatorRbac();
-  ns = await createTestNamespace(kc, 'op-adopt');
-  fake = await FakeLmStudio.start();
-  operator = await startOperator({
-    namespaces: [ns.name],
-    env: { LLMPLAN_BACKEND_PROBE_SECONDS: '1', LLMPLAN_RESYNC_SECONDS: '10' },
-  });
+  fixture = await operatorForNamespace('op-adopt');
+  ({ ns, fake } = fixture);
 });
 
 afterAll(async () => {
-  const code = await operator?.stop('SIGTERM');
-  await fake?.stop();
-  await ns?.dispose();
+  const code = await fixture?.close();
   await client?.close();
   await helm?.close();
   expect(code).toBe(0);
