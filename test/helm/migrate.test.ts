@@ -16,7 +16,7 @@ import { createTestNamespace, kubeConfig } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
 import { adminClient, condition, waitForStatus } from '../operator/sumsvc.js';
-import { helm, helmOk } from './helm.js';
+import { helm, helmOk, OLD_CHART } from './helm.js';
 import {
   expectHelmInstallRefused,
   expectMigrated,
@@ -55,6 +55,20 @@ beforeAll(async () => {
     env: { LLMPLAN_BACKEND_PROBE_SECONDS: '1', LLMPLAN_RESYNC_SECONDS: '10' },
   });
   await installOldChart(prod.name, RUNBOOK.prod, backend());
+  // A second revision: the migration maps the current one and retires both.
+  await helmOk([
+    'upgrade',
+    RELEASE,
+    OLD_CHART,
+    '-n',
+    prod.name,
+    '--reuse-values',
+    '--set',
+    'podAnnotations.team=nlp',
+    '--wait',
+    '--timeout',
+    '300s',
+  ]);
 }, 300_000);
 
 afterAll(async () => {
@@ -74,7 +88,10 @@ describe('migrate helm', () => {
       lmstudio: { externalName: '127.0.0.1', service: { port: fake.port } },
       config: { lmstudio: { baseUrl: `http://lmstudio:${fake.port}/v1` } },
     };
-    expect(release.config).toEqual(coalesceValues(RUNBOOK.prod.config, backendConfig));
+    expect(release.version).toBe(2);
+    expect(release.config).toEqual(
+      coalesceValues(RUNBOOK.prod.config, { ...backendConfig, podAnnotations: { team: 'nlp' } }),
+    );
     expect(release.chart.metadata).toMatchObject({ name: 'llmplan', version: '0.1.0' });
   });
 
@@ -83,7 +100,7 @@ describe('migrate helm', () => {
     const dry = await llmplanctl(['migrate', 'helm', RELEASE, '-n', prod.name, '--dry-run']);
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain('chart llmplan-0.1.0, revision 1, deployed');
+    expect(dry.stdout).toContain('chart llmplan-0.1.0, revision 2, deployed');
     expect(dry.stdout).toMatch(/kind: SummarizerService\n/);
     expect(dry.stdout).toMatch(
       /mapped\s+replicaCount = 1 → spec\.replicas \(ignored while autoscaling/,
@@ -127,6 +144,7 @@ describe('migrate helm', () => {
         resources: { limits: { memory: '2Gi' } },
         ingress: { enabled: true, hosts: [{ host: 'llmplan.company.com' }] },
         lmstudio: { externalName: '127.0.0.1', port: fake.port },
+        podAnnotations: { team: 'nlp' },
       },
     });
     expect(await snapshot(client, prod.name)).toEqual(before);

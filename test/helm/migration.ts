@@ -143,11 +143,18 @@ export async function expectMigrated(
     }
   }
   expect((await helmOk(['list', '-n', namespace, '-q'])).trim()).toBe('');
+  // Every revision's record kept, none of them Helm's any more.
   const { items } = await client.list(builtin.secrets, {
     namespace,
-    labelSelector: `name=${RELEASE},llmplan.io/migrated-to=${RELEASE}`,
+    labelSelector: `name=${RELEASE}`,
   });
   expect(items.length).toBeGreaterThan(0);
+  for (const secret of items) {
+    expect(secret.metadata.labels, secret.metadata.name).toMatchObject({
+      'llmplan.io/migrated-to': RELEASE,
+    });
+    expect(secret.metadata.labels?.owner, secret.metadata.name).toBeUndefined();
+  }
   return cr;
 }
 
