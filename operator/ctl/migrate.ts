@@ -5,14 +5,14 @@
  * out (migrate-steps.ts).
  */
 import { stringify } from 'yaml';
-import { summarizerServices } from '../api/summarizerservice.js';
+import { GROUP, PLURAL, summarizerServices } from '../api/summarizerservice.js';
 import { InvalidError } from '../runtime/errors.js';
 import type { KubeObject } from '../runtime/resource.js';
 import type { OutputFormat } from './args.js';
 import { findSummarizerService } from './cluster.js';
 import type { Io } from './commands.js';
 import type { Session } from './connect.js';
-import { CtlError } from './errors.js';
+import { CtlError, describeApiError } from './errors.js';
 import { formatPlan } from './migrate-format.js';
 import {
   MIGRATED_FROM_ANNOTATION,
@@ -52,7 +52,18 @@ async function serverProblems(session: Session, plan: Plan): Promise<string[]> {
         `the API server refuses the SummarizerService the values map to: ${err.serverMessage || err.message}`,
       ];
     }
-    throw err;
+    // No CRD, no permission: said before anything is changed.
+    throw describeApiError(
+      err,
+      {
+        verb: 'create',
+        resource: PLURAL,
+        group: GROUP,
+        namespace: session.namespace,
+        name: plan.name,
+      },
+      session,
+    );
   }
 }
 

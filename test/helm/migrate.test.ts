@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
 import { coalesceValues } from '../../operator/ctl/helm-release.js';
 import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
-import { createTestNamespace, kubeConfig } from '../cluster/kube.js';
+import { createTestNamespace, kubeConfig, kubeconfigWithRules } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from '../operator/harness.js';
 import { adminClient, condition, waitForStatus } from '../operator/sumsvc.js';
@@ -35,6 +35,25 @@ let fake: FakeLmStudio;
 let prod: { name: string; dispose: () => Promise<void> };
 let spare: { name: string; dispose: () => Promise<void> };
 let operator: OperatorProcess;
+
+/** What migrate needs, as docs/migrate-helm.md lists it: the migration below runs with exactly this. */
+const MIGRATE_RULES = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'patch', 'create'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] },
+  {
+    apiGroups: [''],
+    resources: ['services', 'configmaps', 'serviceaccounts'],
+    verbs: ['get', 'patch'],
+  },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'patch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['get', 'patch'] },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'delete'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'patch', 'delete'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
+  { apiGroups: ['llmplan.io'], resources: ['summarizerservices'], verbs: ['get', 'create'] },
+];
+const scratch = mkdtempSync(path.join(tmpdir(), 'llmplan-migrate-'));
 
 /** LM Studio for the kwok cluster: the fake on loopback, through the chart's ExternalName Service. */
 const backend = () => [
@@ -154,7 +173,16 @@ describe('migrate helm', () => {
   it('moves the release under a SummarizerService: adopted in place, the release retired', async () => {
     const release = await releaseRecord(client, prod.name);
     const before = await releaseObjects(client, prod.name, release.manifest);
-    const migrated = await llmplanctl(['migrate', 'helm', RELEASE, '-n', prod.name]);
+    const user = await kubeconfigWithRules(client, prod.name, 'migrator', MIGRATE_RULES, scratch);
+    const migrated = await llmplanctl([
+      'migrate',
+      'helm',
+      RELEASE,
+      '-n',
+      prod.name,
+      '--kubeconfig',
+      user,
+    ]);
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
     expect(migrated.stdout).toMatch(
@@ -209,6 +237,26 @@ describe('migrate helm', () => {
     await installOldChart(spare.name, RUNBOOK.staging, backend());
     const release = await releaseRecord(client, spare.name);
     const before = await releaseObjects(client, spare.name, release.manifest);
+    // Without the right to create the SummarizerService: said before anything changes.
+    const noCreate = MIGRATE_RULES.map((r) =>
+      r.resources.includes('summarizerservices') ? { ...r, verbs: ['get'] } : r,
+    );
+    const user = await kubeconfigWithRules(client, spare.name, 'no-create', noCreate, scratch);
+    const unchanged = await snapshot(client, spare.name);
+    const forbidden = await llmplanctl([
+      'migrate',
+      'helm',
+      RELEASE,
+      '-n',
+      spare.name,
+      '--kubeconfig',
+      user,
+    ]);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toContain(
+      `error: forbidden: you may not create summarizerservices.llmplan.io "llmplan" in namespace "${spare.name}"`,
+    );
+    expect(await snapshot(client, spare.name)).toEqual(unchanged);
     const stuck = await llmplanctl([
       'migrate',
       'helm',

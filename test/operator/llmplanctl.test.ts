@@ -36,9 +36,9 @@ import {
   createTestNamespace,
   kubeConfig,
   kubeconfigPath,
+  kubeconfigWithRules,
   kubectlOk,
   runProgram,
-  serviceAccountToken,
 } from '../cluster/kube.js';
 import { installCrd } from './harness.js';
 
@@ -448,26 +448,13 @@ describe('llmplanctl errors', () => {
   });
 
   it('says which RBAC permission is missing', async () => {
-    const sa = 'ctl-reader';
-    await client.create(builtin.serviceAccounts, { metadata: { name: sa, namespace: ns.name } });
-    await client.create(builtin.roles, {
-      metadata: { name: sa, namespace: ns.name },
-      rules: [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['get'] }],
-    });
-    await client.create(builtin.roleBindings, {
-      metadata: { name: sa, namespace: ns.name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
-      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns.name }],
-    });
-    const token = await serviceAccountToken(client, ns.name, sa);
-    const config = parse(readFileSync(kubeconfigPath(), 'utf8'));
-    config.users = [{ name: sa, user: { token: token } }];
-    config.contexts = [
-      { name: sa, context: { cluster: config.clusters[0].name, user: sa, namespace: ns.name } },
-    ];
-    config['current-context'] = sa;
-    const file = path.join(scratch, 'reader');
-    writeFileSync(file, stringify(config));
+    const file = await kubeconfigWithRules(
+      client,
+      ns.name,
+      'ctl-reader',
+      [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['get'] }],
+      scratch,
+    );
 
     const [pause, history, status] = await Promise.all([
       exec(llmplanctl, ['pause', NAME, '--kubeconfig', file]),
