@@ -15,8 +15,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json ## install npm dependencies (npm ci)
 
-bins: ## build (or reuse) the control-plane binaries
+bins: ## build (or reuse) the control-plane binaries and helm (for the chart and migration tests)
 	@test/cluster/build-bins.sh >/dev/null
+	@test/helm/build-helm.sh >/dev/null
 
 argocd-bin: ## build (or reuse) Argo CD from its Go module
 	@test/cluster/argocd/build.sh >/dev/null

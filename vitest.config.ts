@@ -40,6 +40,7 @@ export default defineConfig({
             'test/cluster/**/*.test.ts',
             'test/operator/**/*.test.ts',
             'test/e2e/**/*.test.ts',
+            'test/helm/**/*.test.ts',
           ],
           globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 120_000,

@@ -41,6 +41,13 @@ describe('crds/summarizerservice.yaml', () => {
     expect(readFileSync(crdPath, 'utf8')).toBe(renderCrdYaml());
   });
 
+  it('is also the Helm chart’s CRD (charts/llmplan-operator/crds/, written by the same generator)', () => {
+    const chartCrd = fileURLToPath(
+      new URL('../../charts/llmplan-operator/crds/summarizerservice.yaml', import.meta.url),
+    );
+    expect(readFileSync(chartCrd, 'utf8')).toBe(renderCrdYaml());
+  });
+
   it('is the only manifest in crds/: `kubectl apply -f crds/` reads every *.yaml, *.yml and *.json there', () => {
     const manifests = readdirSync(crdsDir).filter((f) => /\.(ya?ml|json)$/.test(f));
     expect(manifests).toEqual(['summarizerservice.yaml']);

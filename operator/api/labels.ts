@@ -51,6 +51,12 @@ export const ANNOTATIONS = {
    * (see reconcile/replicas.ts).
    */
   replicasOwner: 'llmplan.io/replicas-owner',
+  /**
+   * The opt-in to adoption (issue 11): on an existing object that has no controller, the
+   * name of the SummarizerService that may take it over. `llmplanctl migrate helm` sets it
+   * on a Helm release's objects; nothing else is ever adopted (see reconcile/adopt.ts).
+   */
+  adopt: 'llmplan.io/adopt',
 } as const;
 
 /** Values of {@link ANNOTATIONS.replicasOwner}. */

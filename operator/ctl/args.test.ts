@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, parseRevisionSelector, UsageError, usage } from './args.js';
+import {
+  MIGRATE_TIMEOUT_MS,
+  parseCommandLine,
+  parseDuration,
+  parseRevisionSelector,
+  UsageError,
+  usage,
+} from './args.js';
 
 function usageError(argv: string[]): UsageError {
   try {
@@ -127,5 +134,69 @@ describe('usage', () => {
     expect(text).toContain('--namespace');
     expect(text).toContain('Git');
     expect(usage('llmplanctl', 'pause')).not.toContain('--output');
+  });
+});
+
+describe('migrate and export', () => {
+  it('parses migrate helm RELEASE with its flags', () => {
+    expect(parseCommandLine(['migrate', 'helm', 'llmplan', '-n', 'prod'])).toEqual({
+      command: 'migrate',
+      source: 'helm',
+      target: { name: 'llmplan', namespace: 'prod' },
+      dryRun: false,
+      timeoutMs: MIGRATE_TIMEOUT_MS,
+    });
+    expect(
+      parseCommandLine([
+        'migrate',
+        'helm',
+        'llmplan',
+        '--dry-run',
+        '-o',
+        'yaml',
+        '--name',
+        'llmplan',
+        '--timeout',
+        '90s',
+      ]),
+    ).toMatchObject({ dryRun: true, output: 'yaml', name: 'llmplan', timeoutMs: 90_000 });
+  });
+
+  it('refuses a migrate command line it cannot run, naming why', () => {
+    expect(usageError(['migrate']).message).toContain('migrate helm RELEASE');
+    expect(usageError(['migrate', 'kustomize', 'x']).message).toContain('the only source is helm');
+    expect(usageError(['migrate', 'helm']).message).toContain('name of a Helm release');
+    expect(usageError(['migrate', 'helm', 'a', 'b']).message).toContain('unexpected argument "b"');
+    expect(usageError(['migrate', 'helm', 'a', '-o', 'yaml']).message).toContain('with --dry-run');
+    expect(usageError(['migrate', 'helm', 'a', '--timeout', '5 minutes']).message).toContain(
+      '--timeout must be a duration',
+    );
+    expect(usageError(['status', 'a', '--name', 'b']).message).toBe('status does not take --name');
+  });
+
+  it('parses durations in seconds, minutes and hours', () => {
+    expect(parseDuration('45')).toBe(45_000);
+    expect(parseDuration('10m')).toBe(600_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(() => parseDuration('0s')).toThrow(UsageError);
+  });
+
+  it('parses export NAME', () => {
+    expect(parseCommandLine(['export', 'llmplan', '-n', 'prod'])).toEqual({
+      command: 'export',
+      target: { name: 'llmplan', namespace: 'prod' },
+      keepDefaults: false,
+    });
+    expect(parseCommandLine(['export', 'a', '-o', 'json', '--keep-defaults'])).toMatchObject({
+      output: 'json',
+      keepDefaults: true,
+    });
+    expect(usageError(['export', 'a', '--dry-run']).message).toBe('export does not take --dry-run');
+  });
+
+  it('documents both in the usage', () => {
+    expect(usage('llmplanctl')).toContain('migrate helm RELEASE');
+    expect(usage('llmplanctl', 'migrate')).toContain('--dry-run');
+    expect(usage('llmplanctl', 'export')).toContain('--keep-defaults');
   });
 });

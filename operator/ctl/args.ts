@@ -8,7 +8,15 @@
  */
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['status', 'history', 'rollback', 'pause', 'resume'] as const;
+export const COMMANDS = [
+  'status',
+  'history',
+  'rollback',
+  'pause',
+  'resume',
+  'export',
+  'migrate',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const OUTPUT_FORMATS = ['json', 'yaml'] as const;
@@ -29,7 +37,24 @@ export type ParsedCommand =
   | { command: 'help'; topic?: CommandName }
   | { command: 'status' | 'history'; target: Target; output?: OutputFormat }
   | { command: 'rollback'; target: Target; toRevision?: RevisionSelector; dryRun: boolean }
-  | { command: 'pause' | 'resume'; target: Target };
+  | { command: 'pause' | 'resume'; target: Target }
+  | { command: 'export'; target: Target; output?: OutputFormat; keepDefaults: boolean }
+  | {
+      command: 'migrate';
+      /** What to migrate from; `helm` is the only source. target.name is the release. */
+      source: 'helm';
+      target: Target;
+      /** --name: the SummarizerService's name. */
+      name?: string;
+      dryRun: boolean;
+      timeoutMs: number;
+      output?: OutputFormat;
+    };
+
+/** Where `migrate` moves resources from. */
+export const MIGRATE_SOURCES = ['helm'] as const;
+/** Default --timeout of migrate. */
+export const MIGRATE_TIMEOUT_MS = 10 * 60_000;
 
 /** A command line that cannot be run; main prints the message and the usage, exits 2. */
 export class UsageError extends Error {
@@ -50,6 +75,9 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
   'to-revision': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  name: { type: 'string' },
+  timeout: { type: 'string' },
+  'keep-defaults': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -60,6 +88,8 @@ const COMMAND_FLAGS: Record<CommandName, readonly string[]> = {
   rollback: ['to-revision', 'dry-run'],
   pause: [],
   resume: [],
+  export: ['output', 'keep-defaults'],
+  migrate: ['dry-run', 'name', 'timeout', 'output'],
 };
 
 export function isCommand(word: string | undefined): word is CommandName {
@@ -90,34 +120,40 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   if (!isCommand(word)) throw new UsageError(`unknown command "${word}"`);
   if (values.help) return { command: 'help', topic: word };
 
-  for (const flag of ['output', 'to-revision', 'dry-run'] as const) {
+  for (const flag of [
+    'output',
+    'to-revision',
+    'dry-run',
+    'name',
+    'timeout',
+    'keep-defaults',
+  ] as const) {
     if (values[flag] !== undefined && !COMMAND_FLAGS[word].includes(flag)) {
       throw new UsageError(`${word} does not take --${flag}`, word);
     }
   }
+  if (word === 'migrate') return parseMigrate(rest, values);
   const [name, ...extra] = rest;
   if (name === undefined)
     throw new UsageError(`${word} needs the name of a SummarizerService`, word);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, word);
 
-  const target: Target = { name };
-  if (values.namespace !== undefined) target.namespace = nonEmpty('namespace', values.namespace);
-  if (values.kubeconfig !== undefined)
-    target.kubeconfig = nonEmpty('kubeconfig', values.kubeconfig);
-  if (values.context !== undefined) target.context = nonEmpty('context', values.context);
+  const target = targetOf(name, values);
 
   switch (word) {
     case 'status':
     case 'history': {
-      const output = values.output;
-      if (output === undefined) return { command: word, target };
-      if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
-        throw new UsageError(
-          `unknown output format "${output}"; use ${OUTPUT_FORMATS.join(' or ')}`,
-          word,
-        );
-      }
-      return { command: word, target, output: output as OutputFormat };
+      const output = outputOf(values.output, word);
+      return output ? { command: word, target, output } : { command: word, target };
+    }
+    case 'export': {
+      const output = outputOf(values.output, word);
+      return {
+        command: 'export',
+        target,
+        keepDefaults: values['keep-defaults'] ?? false,
+        ...(output ? { output } : {}),
+      };
     }
     case 'rollback': {
       const raw = values['to-revision'];
@@ -132,6 +168,74 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     case 'resume':
       return { command: word, target };
   }
+}
+
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
+
+function targetOf(name: string, values: Values): Target {
+  const target: Target = { name };
+  if (values.namespace !== undefined) target.namespace = nonEmpty('namespace', values.namespace);
+  if (values.kubeconfig !== undefined)
+    target.kubeconfig = nonEmpty('kubeconfig', values.kubeconfig);
+  if (values.context !== undefined) target.context = nonEmpty('context', values.context);
+  return target;
+}
+
+function outputOf(output: string | undefined, topic: CommandName): OutputFormat | undefined {
+  if (output === undefined) return undefined;
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(output)) {
+    throw new UsageError(
+      `unknown output format "${output}"; use ${OUTPUT_FORMATS.join(' or ')}`,
+      topic,
+    );
+  }
+  return output as OutputFormat;
+}
+
+/** `migrate helm RELEASE [--name NAME] [--dry-run [-o yaml|json]] [--timeout 10m]`. */
+function parseMigrate(rest: string[], values: Values): ParsedCommand {
+  const [source, release, ...extra] = rest;
+  if (source === undefined) {
+    throw new UsageError('migrate needs what to migrate from: migrate helm RELEASE', 'migrate');
+  }
+  if (!(MIGRATE_SOURCES as readonly string[]).includes(source)) {
+    throw new UsageError(`cannot migrate from "${source}"; the only source is helm`, 'migrate');
+  }
+  if (release === undefined)
+    throw new UsageError('migrate helm needs the name of a Helm release', 'migrate');
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`, 'migrate');
+  const dryRun = values['dry-run'] ?? false;
+  const output = outputOf(values.output, 'migrate');
+  if (output && !dryRun) {
+    throw new UsageError(
+      '-o prints the SummarizerService instead of creating it: use it with --dry-run',
+      'migrate',
+    );
+  }
+  return {
+    command: 'migrate',
+    source: 'helm',
+    target: targetOf(release, values),
+    ...(values.name !== undefined ? { name: nonEmpty('name', values.name) } : {}),
+    dryRun,
+    timeoutMs: values.timeout === undefined ? MIGRATE_TIMEOUT_MS : parseDuration(values.timeout),
+    ...(output ? { output } : {}),
+  };
+}
+
+/** `90`, `90s`, `10m`, `1h` → milliseconds. */
+export function parseDuration(raw: string): number {
+  const match = /^([1-9][0-9]*)(s|m|h)?$/.exec(raw);
+  if (!match) {
+    throw new UsageError(
+      `--timeout must be a duration such as 90s, 10m or 1h, not "${raw}"`,
+      'migrate',
+    );
+  }
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
 }
 
 export function parseRevisionSelector(raw: string): RevisionSelector {
@@ -191,6 +295,22 @@ const COMMAND_HELP: Record<
     usage: 'resume NAME',
     summary: 'let the operator act again',
     about: 'Clears spec.paused: the operator reconciles and remediates again.',
+  },
+  export: {
+    usage: 'export NAME [-o yaml|json] [--keep-defaults]',
+    summary: 'the resource as it belongs in Git',
+    about:
+      'Prints the SummarizerService as it belongs in Git: no status, no server-written fields\n(uid, resourceVersion, managedFields, timestamps, last-applied configuration, Argo CD\ntracking), and no field that only repeats the CRD default.',
+    flags:
+      '  -o, --output FORMAT    yaml (default) or json\n      --keep-defaults    keep the fields whose value is the CRD default',
+  },
+  migrate: {
+    usage: 'migrate helm RELEASE [--dry-run] [--name N]',
+    summary: 'move a Helm release of chart llmplan under a SummarizerService',
+    about:
+      "Moves a running Helm release of chart llmplan under a SummarizerService without\ndowntime: maps every value (or says why not), lets the operator adopt the release's\nobjects in place, rolls the pods without ever sending a request to a stopping one,\nthen retires the release (its Secrets kept, no longer Helm's). Needs no helm binary.",
+    flags:
+      "      --name NAME        name of the SummarizerService (default: the release's object names)\n      --dry-run          print the SummarizerService, the values and every step; change nothing\n  -o, --output FORMAT    with --dry-run: print only the SummarizerService, as yaml or json\n      --timeout DURATION give up after this long (default 10m); run it again to continue",
   },
 };
 

@@ -6,6 +6,8 @@ import { type ParsedCommand, parseCommandLine, UsageError, usage } from './args.
 import { historyCommand, type Io, setPaused, statusCommand } from './commands.js';
 import { connect, type Session } from './connect.js';
 import { CtlError } from './errors.js';
+import { exportCommand } from './export.js';
+import { migrateHelmCommand } from './migrate.js';
 import { rollbackCommand } from './rollback.js';
 
 export interface RunOptions {
@@ -67,5 +69,19 @@ function dispatch(
       return setPaused(session, name, true, io);
     case 'resume':
       return setPaused(session, name, false, io);
+    case 'export':
+      return exportCommand(session, name, command, io);
+    case 'migrate':
+      return migrateHelmCommand(
+        session,
+        {
+          release: name,
+          dryRun: command.dryRun,
+          timeoutMs: command.timeoutMs,
+          ...(command.name ? { name: command.name } : {}),
+          ...(command.output ? { output: command.output } : {}),
+        },
+        io,
+      );
   }
 }

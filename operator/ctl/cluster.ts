@@ -16,7 +16,7 @@ import { REVISION_LABEL, type Revision, readRevision } from '../remediation/revi
 import { isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
 import { builtin, type KubeObject } from '../runtime/resource.js';
 import type { Session } from './connect.js';
-import { type ApiCall, CtlError, describeApiError, isObjectNotFound } from './errors.js';
+import { type ApiCall, CtlError, callApi, describeApiError, isObjectNotFound } from './errors.js';
 
 const { controllerRevisions } = builtin;
 
@@ -28,26 +28,29 @@ export interface LiveSummarizerService {
   warning?: string;
 }
 
-async function call<T>(session: Session, what: ApiCall, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw describeApiError(err, what, session);
-  }
+const getCall = (session: Session, name: string): ApiCall => ({
+  verb: 'get',
+  resource: PLURAL,
+  group: GROUP,
+  namespace: session.namespace,
+  name,
+});
+
+/** The SummarizerService of that name, if one exists. */
+export function findSummarizerService(
+  session: Session,
+  name: string,
+): Promise<KubeObject | undefined> {
+  return callApi(session, getCall(session, name), () =>
+    session.client.find<KubeObject>(summarizerServices, name, session.namespace),
+  );
 }
 
 export async function getSummarizerService(
   session: Session,
   name: string,
 ): Promise<LiveSummarizerService> {
-  const what: ApiCall = {
-    verb: 'get',
-    resource: PLURAL,
-    group: GROUP,
-    namespace: session.namespace,
-    name,
-  };
-  const raw = await call(session, what, async () => {
+  const raw = await callApi(session, getCall(session, name), async () => {
     try {
       return await session.client.get<LiveSummarizerService['raw']>(
         summarizerServices,
@@ -80,7 +83,7 @@ export async function listRevisions(session: Session, cr: SummarizerService): Pr
     group: controllerRevisions.group,
     namespace: session.namespace,
   };
-  const list = await call(session, what, () =>
+  const list = await callApi(session, what, () =>
     session.client.list<V1ControllerRevision & KubeObject>(controllerRevisions, {
       namespace: session.namespace,
       labelSelector: `${LABELS.instance}=${cr.metadata.name},${REVISION_LABEL}`,
@@ -170,7 +173,7 @@ export async function patchSpec(
     namespace: session.namespace,
     name,
   };
-  return call(session, what, () =>
+  return callApi(session, what, () =>
     session.client.patch(
       summarizerServices,
       name,

@@ -25,7 +25,7 @@ export class CtlError extends Error {
 
 /** One API call, described for error messages. */
 export interface ApiCall {
-  verb: 'get' | 'list' | 'patch';
+  verb: 'get' | 'list' | 'patch' | 'create' | 'delete';
   /** Plural resource, e.g. summarizerservices. */
   resource: string;
   /** API group, '' for core. */
@@ -81,6 +81,19 @@ function messageFor(err: unknown, call: ApiCall, connection: Connection): string
     return `cannot reach the API server at ${connection.server} (from ${connection.source}): ${cause}`;
   }
   return undefined;
+}
+
+/** Runs one API call; a failure becomes the user-facing error for `what`. */
+export async function callApi<T>(
+  connection: Connection,
+  what: ApiCall,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw describeApiError(err, what, connection);
+  }
 }
 
 /** A 404 about one named object (the type exists), as opposed to an unknown resource type. */

@@ -4,7 +4,8 @@
  * wanted, and reports status. It writes only what differs: an idle reconcile makes no write.
  *
  * It never takes over an object it does not control: a same-name object without this
- * resource's controller reference is left untouched and reported (OwnershipConflict).
+ * resource's controller reference is left untouched and reported (OwnershipConflict) —
+ * unless the object opted in to adoption by this resource (adopt.ts).
  */
 
 import type { V1Deployment } from '@kubernetes/client-node';
@@ -32,6 +33,7 @@ import {
   type ResourceDescriptor,
   withDesiredHash,
 } from '../runtime/index.js';
+import { adopt, isAdoptable } from './adopt.js';
 import type { BackendProber } from './backend.js';
 
 /** Children the pods depend on: applied before the rest. */
@@ -278,10 +280,21 @@ export class SummarizerServiceReconciler implements Reconciler {
     const { name, namespace } = object.metadata;
     const uid = cr.metadata.uid ?? '';
     // Our caches hold only labelled objects; a miss may still be an unlabelled object of that name.
-    const live =
+    let live =
       this.#deps.children(resource, namespace).get(namespace, name) ??
       (await this.#deps.client.find(resource, name, namespace, { signal: ctx.signal }));
-    if (live && !isControlledBy(live, uid)) {
+    if (live && !isControlledBy(live, uid) && isAdoptable(live, cr.metadata.name)) {
+      live = await adopt(this.#deps.client, resource, live, object.apiVersion, ctx.signal);
+      ctx.logger.info({ kind: object.kind, child: name }, 'adopting child');
+      this.#deps.recorder.record(
+        cr as unknown as KubeObject,
+        'Normal',
+        'Adopted',
+        'Adopt',
+        `Adopting ${object.kind} ${name} (opted in with ${ANNOTATIONS.adopt}): it becomes a child, updated in place`,
+        live,
+      );
+    } else if (live && !isControlledBy(live, uid)) {
       const owner = controllerOf(live);
       const conflict: OwnershipConflict = {
         kind: object.kind,

@@ -119,6 +119,14 @@ export {
 } from './leader-election.js';
 export { errorFields, type LogFn, type RuntimeLogger, silentLogger } from './logger.js';
 export {
+  CONTROLLER_MANAGERS,
+  type FieldSet,
+  type FoldOptions,
+  foldManagedFields,
+  takeOverFields,
+  unionFieldSets,
+} from './managed-fields.js';
+export {
   type InformerDefaults,
   type InformerSelection,
   LeaderElectionLostError,

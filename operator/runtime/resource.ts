@@ -169,6 +169,7 @@ export const builtin = {
   leases: d('coordination.k8s.io', 'v1', 'leases', 'Lease'),
   deployments: d('apps', 'v1', 'deployments', 'Deployment'),
   replicaSets: d('apps', 'v1', 'replicasets', 'ReplicaSet'),
+  endpointSlices: d('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice'),
   controllerRevisions: d('apps', 'v1', 'controllerrevisions', 'ControllerRevision'),
   horizontalPodAutoscalers: d(
     'autoscaling',

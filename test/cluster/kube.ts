@@ -7,10 +7,13 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import type { KubeClient } from '../../operator/runtime/index.js';
+import { parse, stringify } from 'yaml';
+import { builtin, type KubeClient } from '../../operator/runtime/index.js';
 
 const run = promisify(execFile);
 
@@ -41,14 +44,16 @@ export interface KubectlResult {
   code: number;
 }
 
-/** Runs kubectl against the test cluster; never throws on a non-zero exit. */
-export async function kubectl(
+/** Runs a program to completion (bounded by `timeoutMs` if given); never throws on a non-zero exit. */
+export async function runProgram(
+  file: string,
   args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<KubectlResult> {
-  const child = run(kubectlPath(), ['--kubeconfig', kubeconfigPath(), ...args], {
+  const child = run(file, args, {
     maxBuffer: 32 << 20,
     env: opts.env ?? process.env,
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
   });
   if (opts.input !== undefined) {
     child.child.stdin?.end(opts.input);
@@ -60,10 +65,18 @@ export async function kubectl(
     const e = error as { stdout?: string; stderr?: string; code?: number };
     return {
       stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
+      stderr: e.stderr ?? String(error),
       code: typeof e.code === 'number' ? e.code : 1,
     };
   }
+}
+
+/** Runs kubectl against the test cluster; never throws on a non-zero exit. */
+export function kubectl(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<KubectlResult> {
+  return runProgram(kubectlPath(), ['--kubeconfig', kubeconfigPath(), ...args], opts);
 }
 
 /** kubectl that must succeed: throws with kubectl's stderr otherwise. */
@@ -143,4 +156,35 @@ export async function serviceAccountToken(
     },
   });
   return response.status.token;
+}
+
+/**
+ * A kubeconfig file (in `dir`) that acts as a new ServiceAccount of `namespace` holding exactly
+ * `rules` there: to run a CLI with the permissions a user would have.
+ */
+export async function kubeconfigWithRules(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[],
+  dir: string,
+): Promise<string> {
+  const metadata = { name, namespace };
+  await client.create(builtin.serviceAccounts, { metadata });
+  await client.create(builtin.roles, { metadata, rules });
+  await client.create(builtin.roleBindings, {
+    metadata,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name, namespace }],
+  });
+  const token = await serviceAccountToken(client, namespace, name);
+  const config = parse(readFileSync(kubeconfigPath(), 'utf8'));
+  config.users = [{ name, user: { token } }];
+  config.contexts = [
+    { name, context: { cluster: config.clusters[0].name, user: name, namespace } },
+  ];
+  config['current-context'] = name;
+  const file = path.join(dir, `kubeconfig-${name}`);
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+  return file;
 }

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
+import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
+import { FakeLmStudio } from '../fakes/lmstudio.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 export const OPERATOR_NAMESPACE = 'llmplan-system';
@@ -254,4 +255,37 @@ export function sumMetric(text: string, name: string, labels: Record<string, str
     if (matches) total += Number(match[3]);
   }
   return total;
+}
+
+export interface OperatorFixture {
+  ns: { name: string; dispose: () => Promise<void> };
+  fake: FakeLmStudio;
+  operator: OperatorProcess;
+  /** Stops the operator (resolves with its exit code), the fake, and deletes the namespace. */
+  close(): Promise<number | null>;
+}
+
+/**
+ * The usual setup of a test file: deploy/'s RBAC, a namespace of its own, a fake LM Studio,
+ * and the operator watching that namespace (LM Studio probed every second, resync every 10 s).
+ */
+export async function operatorForNamespace(prefix: string): Promise<OperatorFixture> {
+  await installOperatorRbac();
+  const ns = await createTestNamespace(kubeConfig(), prefix);
+  const fake = await FakeLmStudio.start();
+  const operator = await startOperator({
+    namespaces: [ns.name],
+    env: { LLMPLAN_BACKEND_PROBE_SECONDS: '1', LLMPLAN_RESYNC_SECONDS: '10' },
+  });
+  return {
+    ns,
+    fake,
+    operator,
+    async close() {
+      const code = await operator.stop('SIGTERM');
+      await fake.stop();
+      await ns.dispose();
+      return code;
+    },
+  };
 }

@@ -8,12 +8,10 @@
  * Story: v1 (healthy) → v2 (healthy, last healthy) → v3 (failed, current; the operator
  * serves v2 again and has bumped the memory limit).
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { SummarizerServiceStatus } from '../../operator/api/status.js';
@@ -38,12 +36,12 @@ import {
   createTestNamespace,
   kubeConfig,
   kubeconfigPath,
+  kubeconfigWithRules,
   kubectlOk,
-  serviceAccountToken,
+  runProgram,
 } from '../cluster/kube.js';
 import { installCrd } from './harness.js';
 
-const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const llmplanctl = path.join(root, 'bin', 'llmplanctl');
 const NAME = 'llmplan';
@@ -58,30 +56,12 @@ let ns: { name: string; dispose: () => Promise<void> };
 const revisions = new Map<number, { hash: string; spec: SummarizerService['spec'] }>();
 const scratch = mkdtempSync(path.join(tmpdir(), 'llmplanctl-test-'));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a program to completion (bounded), never throwing on a non-zero exit. */
-async function exec(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(file, args, {
-      env: { ...process.env, KUBECONFIG: kubeconfigPath(), ...env },
-      timeout: 60_000,
-      maxBuffer: 8 << 20,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? String(error),
-    };
-  }
-}
+const exec = (file: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runProgram(file, args, {
+    env: { ...process.env, KUBECONFIG: kubeconfigPath(), ...env },
+    timeoutMs: 60_000,
+  });
 
 const ctl = (...args: string[]) => exec(llmplanctl, args);
 const ctlNs = (...args: string[]) => ctl(...args, '-n', ns.name);
@@ -468,26 +448,13 @@ describe('llmplanctl errors', () => {
   });
 
   it('says which RBAC permission is missing', async () => {
-    const sa = 'ctl-reader';
-    await client.create(builtin.serviceAccounts, { metadata: { name: sa, namespace: ns.name } });
-    await client.create(builtin.roles, {
-      metadata: { name: sa, namespace: ns.name },
-      rules: [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['get'] }],
-    });
-    await client.create(builtin.roleBindings, {
-      metadata: { name: sa, namespace: ns.name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
-      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns.name }],
-    });
-    const token = await serviceAccountToken(client, ns.name, sa);
-    const config = parse(readFileSync(kubeconfigPath(), 'utf8'));
-    config.users = [{ name: sa, user: { token: token } }];
-    config.contexts = [
-      { name: sa, context: { cluster: config.clusters[0].name, user: sa, namespace: ns.name } },
-    ];
-    config['current-context'] = sa;
-    const file = path.join(scratch, 'reader');
-    writeFileSync(file, stringify(config));
+    const file = await kubeconfigWithRules(
+      client,
+      ns.name,
+      'ctl-reader',
+      [{ apiGroups: [GROUP], resources: [PLURAL], verbs: ['get'] }],
+      scratch,
+    );
 
     const [pause, history, status] = await Promise.all([
       exec(llmplanctl, ['pause', NAME, '--kubeconfig', file]),

@@ -14,9 +14,9 @@ import {
   type KubeClient,
   type KubeObject,
 } from '../../operator/runtime/index.js';
-import { createTestNamespace, eventually, kubeConfig, kubectl } from '../cluster/kube.js';
-import { FakeLmStudio } from '../fakes/lmstudio.js';
-import { installOperatorRbac, type OperatorProcess, startOperator } from './harness.js';
+import { eventually, kubectl } from '../cluster/kube.js';
+import type { FakeLmStudio } from '../fakes/lmstudio.js';
+import { type OperatorFixture, type OperatorProcess, operatorForNamespace } from './harness.js';
 import {
   adminClient,
   condition,
@@ -35,27 +35,20 @@ import {
   waitForStatus,
 } from './sumsvc.js';
 
-const kc = kubeConfig();
 let client: KubeClient;
-let ns: { name: string; dispose: () => Promise<void> };
+let fixture: OperatorFixture;
+let ns: { name: string };
 let operator: OperatorProcess;
 let fake: FakeLmStudio;
 
 beforeAll(async () => {
   client = adminClient();
-  await installOperatorRbac();
-  ns = await createTestNamespace(kc, 'op-reconcile');
-  fake = await FakeLmStudio.start();
-  operator = await startOperator({
-    namespaces: [ns.name],
-    env: { LLMPLAN_BACKEND_PROBE_SECONDS: '1', LLMPLAN_RESYNC_SECONDS: '10' },
-  });
+  fixture = await operatorForNamespace('op-reconcile');
+  ({ ns, operator, fake } = fixture);
 });
 
 afterAll(async () => {
-  const code = await operator?.stop('SIGTERM');
-  await fake?.stop();
-  await ns?.dispose();
+  const code = await fixture?.close();
   await client?.close();
   expect(code).toBe(0);
 });
