@@ -69,13 +69,18 @@ start=$(date +%s)
 cd "$module"
 export CGO_ENABLED=0
 echo "building $set_name binaries into $out (kubernetes $kube_version, etcd $etcd_version, kwok $kwok_version)" >&2
+# One `go build` per set of ldflags: the go command then shares the work of the
+# binaries and links them in parallel (linking is most of a warm build).
+kube=() kwok=()
 for b in "${binaries[@]}"; do
   case "$b" in
     etcd) go build -trimpath -ldflags "$etcd_ldflags" -o "$tmp/etcd" ./cmd/etcd ;;
-    kwok | kwokctl) go build -trimpath -ldflags "$kwok_ldflags" -o "$tmp/$b" "sigs.k8s.io/kwok/cmd/$b" ;;
-    *) go build -trimpath -ldflags "$kube_ldflags" -o "$tmp/$b" "k8s.io/kubernetes/cmd/$b" ;;
+    kwok | kwokctl) kwok+=("sigs.k8s.io/kwok/cmd/$b") ;;
+    *) kube+=("k8s.io/kubernetes/cmd/$b") ;;
   esac
 done
+[ ${#kube[@]} -eq 0 ] || go build -trimpath -ldflags "$kube_ldflags" -o "$tmp/" "${kube[@]}"
+[ ${#kwok[@]} -eq 0 ] || go build -trimpath -ldflags "$kwok_ldflags" -o "$tmp/" "${kwok[@]}"
 complete "$tmp"
 rm -rf "$out"
 mv "$tmp" "$out"

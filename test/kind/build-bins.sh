@@ -29,24 +29,26 @@ export CGO_ENABLED=0
 echo "building kind $kind_version, containerd $containerd_version, crictl $crictl_version," \
   "CoreDNS $coredns_version, metrics-server $metrics_version, registry $registry_version into $out" >&2
 
-build() { # NAME PACKAGE LDFLAGS [TAGS]
-  local t=$(date +%s)
-  go build -trimpath -tags "${4:-}" -ldflags "-s -w $3" -o "$tmp/$1" "$2"
-  echo "  $1: $(elapsed "$t")" >&2
+build() { # LABEL LDFLAGS TAGS PACKAGE...: one go build (several packages: shared work, parallel links)
+  local t=$(date +%s) label=$1 ldflags=$2 tags=$3 out
+  shift 3
+  out="$tmp/"
+  [ $# -gt 1 ] || out="$tmp/$label"
+  go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$out" "$@"
+  echo "  $label: $(elapsed "$t")" >&2
 }
-build kind sigs.k8s.io/kind ""
+build kind "" "" sigs.k8s.io/kind
 ctrd="github.com/containerd/containerd/v2/version"
 ctrd_flags="-X $ctrd.Version=$containerd_version -X $ctrd.Revision=$containerd_version"
 ctrd_tags="no_btrfs no_devmapper no_zfs no_aufs"
-for b in containerd ctr containerd-shim-runc-v2; do
-  build "$b" "github.com/containerd/containerd/v2/cmd/$b" "$ctrd_flags" "$ctrd_tags"
-done
-build crictl sigs.k8s.io/cri-tools/cmd/crictl "-X sigs.k8s.io/cri-tools/pkg/version.Version=$crictl_version"
-build coredns ./cmd/coredns "-X github.com/coredns/coredns/coremain.GitCommit=$coredns_version"
+build "containerd, ctr, containerd-shim-runc-v2" "$ctrd_flags" "$ctrd_tags" \
+  github.com/containerd/containerd/v2/cmd/{containerd,ctr,containerd-shim-runc-v2}
+build crictl "-X sigs.k8s.io/cri-tools/pkg/version.Version=$crictl_version" "" sigs.k8s.io/cri-tools/cmd/crictl
+build coredns "-X github.com/coredns/coredns/coremain.GitCommit=$coredns_version" "" ./cmd/coredns
 ms="sigs.k8s.io/metrics-server/pkg/version"
-build metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server \
-  "-X $ms.gitVersion=$metrics_version -X $ms.gitCommit=$metrics_version"
-build registry ./cmd/registry "-X github.com/distribution/distribution/v3/version.version=$registry_version"
+build metrics-server "-X $ms.gitVersion=$metrics_version -X $ms.gitCommit=$metrics_version" "" \
+  sigs.k8s.io/metrics-server/cmd/metrics-server
+build registry "-X github.com/distribution/distribution/v3/version.version=$registry_version" "" ./cmd/registry
 cache_commit "$tmp" "$out"
 echo "kind-side binaries built in $(elapsed "$start")" >&2
 echo "$out"
