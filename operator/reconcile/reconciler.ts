@@ -8,8 +8,9 @@
  */
 
 import type { V1Deployment } from '@kubernetes/client-node';
+import { ConditionType, getCondition } from '../api/conditions.js';
 import { ANNOTATIONS } from '../api/labels.js';
-import type { SummarizerServiceStatus } from '../api/status.js';
+import type { LoadStatus, Recommendations, SummarizerServiceStatus } from '../api/status.js';
 import { type SummarizerService, safeParseSummarizerService } from '../api/summarizerservice.js';
 import { overridesFrom } from '../remediation/overrides.js';
 import type { Plan, Remediator } from '../remediation/remediator.js';
@@ -67,6 +68,14 @@ export interface ReconcilerDeps {
   prober?: BackendProber;
   /** undefined: no remediation at all (the operator only converges on the spec). */
   remediator?: Remediator;
+  /**
+   * What status.load (and status.recommendations) say: the monitors' last views, or why
+   * load is not read. undefined: status.load is left as it is.
+   */
+  observations?: {
+    load(cr: SummarizerService): LoadStatus | undefined;
+    recommendations?(cr: SummarizerService): Recommendations | undefined;
+  };
   inCluster: boolean;
   defaultImage: string;
   now?: () => Date;
@@ -171,12 +180,17 @@ export class SummarizerServiceReconciler implements Reconciler {
         }
       }
       await this.#prune(cr, desired.objects, ctx);
+      if (plan && remediator) await remediator.restartPod(cr, plan, ctx);
     } else {
       deployment = this.#cached(childResource('apps/v1', 'Deployment'), cr, cr.metadata.name);
     }
 
+    const load = this.#deps.observations?.load(cr);
+    const recommendations = this.#deps.observations?.recommendations?.(cr);
     const status = computeStatus({
       cr,
+      ...(load ? { load } : {}),
+      ...(recommendations ? { recommendations } : {}),
       deployment:
         deployment && isControlledBy(deployment, cr.metadata.uid ?? '')
           ? (deployment as V1Deployment)
@@ -196,6 +210,7 @@ export class SummarizerServiceReconciler implements Reconciler {
       now,
     });
     if (!(await this.#writeStatus(cr, status, resourceVersion, ctx))) return { requeue: true };
+    this.#recordBackendSaturation(raw, cr.status, status);
     if (errors.length > 0) {
       // Requeue with backoff: the API server refused something; the status says what.
       return { requeue: true };
@@ -255,13 +270,36 @@ export class SummarizerServiceReconciler implements Reconciler {
   #nextLookMs(plan: Plan | undefined, backend: BackendProbe): number | undefined {
     // A probe that cannot run from here (Unknown) is not worth polling.
     const probe = backend.state === 'unknown' ? undefined : this.#deps.prober?.intervalMs;
+    const load = plan?.load;
     const waiting =
       plan !== undefined &&
       (plan.decision.held !== undefined ||
         plan.decision.status.remediation?.scaleUp !== undefined ||
-        plan.verdict.kind === 'overloaded');
+        plan.decision.status.remediation?.podRestart !== undefined ||
+        load?.problemPod !== undefined ||
+        load?.state === 'Saturated' ||
+        load?.state === 'BackendSaturated');
     if (!waiting) return probe;
     return Math.min(probe ?? REMEDIATION_POLL_MS, REMEDIATION_POLL_MS);
+  }
+
+  /**
+   * An Event when LM Studio becomes the bottleneck (condition BackendSaturated turns True),
+   * with the figures, and when it keeps up again: what an SRE would be paged with.
+   */
+  #recordBackendSaturation(
+    raw: KubeObject,
+    before: SummarizerServiceStatus | undefined,
+    after: SummarizerServiceStatus,
+  ): void {
+    const was = getCondition(before?.conditions, ConditionType.BackendSaturated)?.status;
+    const now = getCondition(after.conditions, ConditionType.BackendSaturated);
+    if (!now || was === now.status) return;
+    if (now.status === 'True') {
+      this.#deps.recorder.record(raw, 'Warning', 'BackendSaturated', 'Observe', now.message);
+    } else if (was === 'True' && now.status === 'False') {
+      this.#deps.recorder.record(raw, 'Normal', 'BackendKeepsUp', 'Observe', now.message);
+    }
   }
 
   /**

@@ -125,6 +125,7 @@ export {
   type LeaderElectionOptions,
   Manager,
   type ManagerOptions,
+  type Runnable,
 } from './manager.js';
 export { RuntimeMetrics, type RuntimeMetricsOptions } from './metrics.js';
 export {
