@@ -55,6 +55,7 @@ setupSummarizerController(manager, {
     ? new BackendProber({ intervalMs: config.backendProbeSeconds * 1000 })
     : undefined,
   load: loadSetup(),
+  usageIntervalMs: config.usageSeconds * 1000,
 });
 
 /** The load monitor's way to the pods (LLMPLAN_LOAD_SCRAPE), or why there is none. */

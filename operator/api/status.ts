@@ -226,7 +226,6 @@ export const RecommendationsSchema = z
     message: z.string().max(1024).meta({
       description: 'What the advice is based on, or why there is none (metrics-server missing).',
     }),
-    observedSince: dateTime('First usage sample of the observation window.').optional(),
     time: dateTime('When the advice last changed.').optional(),
     cpuObserved: quantityString(
       'CPU used per pod: the 95th percentile of the samples in the window.',

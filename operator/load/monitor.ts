@@ -10,7 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { Counter, Histogram } from 'prom-client';
 import { CONTAINER_NAME, HTTP_PORT_NAME } from '../api/labels.js';
 import type { LoadState, LoadStatus } from '../api/status.js';
-import { type Request, type RuntimeLogger, sleep } from '../runtime/index.js';
+import { type Request, type RuntimeLogger, runEvery } from '../runtime/index.js';
 import { judge, type LoadJudgement } from './judge.js';
 import type { PodObservation } from './round.js';
 import { readSample } from './sample.js';
@@ -118,19 +118,13 @@ export class LoadMonitor {
       { via: this.#options.scraper.description, intervalMs: this.#options.intervalMs },
       'load monitor started',
     );
-    while (!signal.aborted) {
-      const started = this.#now();
-      try {
-        await this.round();
-      } catch (error) {
-        this.#options.logger.error({ err: (error as Error).message }, 'load round failed');
-      }
-      const took = this.#now() - started;
-      if (took > this.#options.intervalMs) {
-        this.#options.logger.warn({ tookMs: took }, 'load round took longer than the interval');
-      }
-      await sleep(Math.max(1000, this.#options.intervalMs - took), signal);
-    }
+    await runEvery(
+      'load',
+      this.#options.intervalMs,
+      signal,
+      () => this.round(),
+      this.#options.logger,
+    );
     this.#entries.clear();
   }
 

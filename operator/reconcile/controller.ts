@@ -4,6 +4,7 @@
  * controller owner), the event → request mapping, and the reconciler.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { type AdvisedResource, UsageMonitor, type UsageMonitorOptions } from '../advice/usage.js';
 import { LABELS, MANAGER } from '../api/labels.js';
 import {
   GROUP,
@@ -54,6 +55,8 @@ export interface ControllerSetup {
   defaultImage: string;
   inCluster: boolean;
   prober?: BackendProber;
+  /** How often metrics-server's usage is read for status.recommendations; 0: never. */
+  usageIntervalMs?: number;
   /** How pods' /metrics are read, or why they are not (status.load says it). */
   load:
     | { scraper: Scraper; intervalMs: number; timeoutMs: number; concurrency: number }
@@ -145,6 +148,21 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
         })
       : undefined;
   const off = 'off' in setup.load ? unreadLoad(setup.load.off) : undefined;
+  const usage =
+    setup.usageIntervalMs && setup.usageIntervalMs > 0
+      ? usageMonitor(manager, scopes, setup.usageIntervalMs, {
+          resources: () =>
+            advisedResources(
+              primaries,
+              (r) =>
+                store(builtin.pods, r.namespace ?? '').byIndex(
+                  INSTANCE_INDEX,
+                  `${r.namespace ?? ''}/${r.name}`,
+                ) as V1Pod[],
+            ),
+          enqueue: (r) => controller?.enqueue(r),
+        })
+      : undefined;
   const reconciler = new SummarizerServiceReconciler({
     client: manager.client,
     resources: (namespace) => pick(primaries, namespace),
@@ -160,6 +178,7 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
     }),
     observations: {
       load: (cr) => off ?? monitor?.view(requestOf(cr))?.status,
+      recommendations: (cr) => usage?.view(requestOf(cr)),
     },
     inCluster: setup.inCluster,
     defaultImage: setup.defaultImage,
@@ -210,12 +229,30 @@ function loadMonitor(
   return monitor;
 }
 
+/** The usage reader (metrics-server), run by the manager while this process leads. */
+function usageMonitor(
+  manager: Manager,
+  scopes: readonly (string | undefined)[],
+  intervalMs: number,
+  deps: Pick<UsageMonitorOptions, 'resources' | 'enqueue'>,
+): UsageMonitor {
+  const monitor = new UsageMonitor({
+    ...deps,
+    client: manager.client,
+    scopes,
+    intervalMs,
+    logger: manager.logger.child({ component: 'usage-monitor' }),
+  });
+  manager.add('usage-monitor', (signal) => monitor.run(signal));
+  return monitor;
+}
+
 const parsedResources = new WeakMap<KubeObject, SummarizerService | undefined>();
 
-/** Every cached, parseable resource not being deleted, as the load monitor reads it. */
-function* monitoredResources(
+/** Every cached, parseable resource not being deleted. */
+function* liveResources(
   primaries: Map<string | undefined, Informer<KubeObject>>,
-): Iterable<MonitoredResource> {
+): Iterable<SummarizerService> {
   for (const informer of primaries.values()) {
     for (const raw of informer.store.list()) {
       if (raw.metadata.deletionTimestamp) continue;
@@ -224,14 +261,49 @@ function* monitoredResources(
         parsedResources.set(raw, parsed.success ? parsed.data : undefined);
       }
       const cr = parsedResources.get(raw);
-      if (!cr) continue;
-      const scale = effectiveReplicas(cr);
-      yield {
-        request: { namespace: cr.metadata.namespace ?? '', name: cr.metadata.name },
-        specReplicas: scale.autoscaling ? scale.minReplicas : scale.replicas,
-        podRestartAfterMs: cr.spec.remediation.podRestart.afterSeconds * 1000,
-        ...(cr.status?.load ? { reported: cr.status.load } : {}),
-      };
+      if (cr) yield cr;
     }
+  }
+}
+
+const oomKilled = (pod: V1Pod) =>
+  (pod.status?.containerStatuses ?? []).some(
+    (c) =>
+      c.lastState?.terminated?.reason === 'OOMKilled' ||
+      c.state?.terminated?.reason === 'OOMKilled',
+  );
+
+function* advisedResources(
+  primaries: Map<string | undefined, Informer<KubeObject>>,
+  pods: (request: Request) => readonly V1Pod[],
+): Iterable<AdvisedResource> {
+  for (const cr of liveResources(primaries)) {
+    const request = { namespace: cr.metadata.namespace ?? '', name: cr.metadata.name };
+    const bump = cr.status?.remediation?.memoryBump;
+    const memoryLimit = bump?.memoryLimit ?? cr.spec.resources.limits?.memory;
+    yield {
+      request,
+      oomKilled:
+        bump !== undefined ||
+        (cr.status?.history ?? []).some((h) => h.action === 'MemoryBump') ||
+        pods(request).some(oomKilled),
+      ...(memoryLimit !== undefined ? { memoryLimit: String(memoryLimit) } : {}),
+      ...(cr.status?.recommendations ? { reported: cr.status.recommendations } : {}),
+    };
+  }
+}
+
+/** Every cached, parseable resource not being deleted, as the load monitor reads it. */
+function* monitoredResources(
+  primaries: Map<string | undefined, Informer<KubeObject>>,
+): Iterable<MonitoredResource> {
+  for (const cr of liveResources(primaries)) {
+    const scale = effectiveReplicas(cr);
+    yield {
+      request: { namespace: cr.metadata.namespace ?? '', name: cr.metadata.name },
+      specReplicas: scale.autoscaling ? scale.minReplicas : scale.replicas,
+      podRestartAfterMs: cr.spec.remediation.podRestart.afterSeconds * 1000,
+      ...(cr.status?.load ? { reported: cr.status.load } : {}),
+    };
   }
 }

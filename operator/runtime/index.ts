@@ -135,6 +135,7 @@ export {
   nowMicroTime,
   parseKubeTime,
 } from './microtime.js';
+export { runEvery } from './periodic.js';
 export { parseQuantity, quantitiesEqual } from './quantity.js';
 export {
   BucketRateLimiter,
