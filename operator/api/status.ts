@@ -216,7 +216,7 @@ export const LoadStatusSchema = z
   })
   .meta({
     description:
-      "Load read from the summarizer pods' own /metrics (queue, LM Studio slots, shedding, LM Studio latency and errors). Rewritten when the state changes, otherwise at most every 30 s while the figures move.",
+      "Load read from the summarizer pods' own /metrics (queue, LM Studio slots, shedding, LM Studio latency and errors). Rewritten when the state changes, otherwise at most every two scrape intervals (30 s by default) while the figures move.",
   });
 
 const quantityString = (description: string) => z.string().max(64).meta({ description });

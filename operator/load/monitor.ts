@@ -39,6 +39,8 @@ export interface LoadMonitorOptions {
   timeoutMs: number;
   /** Scrapes in flight at once, across resources. */
   concurrency: number;
+  /** Figures that move without a state change are reported at most this often (default 2 intervals). */
+  reportIntervalMs?: number;
   logger: RuntimeLogger;
   scrapes?: Counter<'result'>;
   scrapeDuration?: Histogram;
@@ -176,7 +178,12 @@ export class LoadMonitor {
       previous,
     );
     const next = loadStatus(judgement, now);
-    const report = worthReporting(resource.reported, next, now);
+    const report = worthReporting(
+      resource.reported,
+      next,
+      now,
+      this.#options.reportIntervalMs ?? 2 * this.#options.intervalMs,
+    );
     entry.view = { judgement, status: report || !resource.reported ? next : resource.reported };
     if (report) this.#options.enqueue(resource.request);
   }

@@ -14,7 +14,7 @@ import { canonicalJson } from '../runtime/index.js';
 import type { LoadJudgement } from './judge.js';
 import { type PodObservation, podState } from './round.js';
 
-/** Figures that move but keep the state are written at most this often. */
+/** Figures that move but keep the state are written at most this often (by default). */
 export const MIN_REPORT_INTERVAL_MS = 30_000;
 
 /** Two significant digits (one decimal under 10), so a steady load reads the same twice. */
@@ -122,17 +122,18 @@ function shape(status: LoadStatus | undefined): string {
 
 /**
  * Whether `next` should replace `reported` in status: always when the state, its start or
- * a pod's state changed; when only figures moved, once MIN_REPORT_INTERVAL_MS has passed.
+ * a pod's state changed; when only figures moved, once `minIntervalMs` has passed.
  */
 export function worthReporting(
   reported: LoadStatus | undefined,
   next: LoadStatus,
   now: number,
+  minIntervalMs = MIN_REPORT_INTERVAL_MS,
 ): boolean {
   if (content(reported) === content(next)) return false;
   if (shape(reported) !== shape(next)) return true;
   const at = reported?.observedTime ? Date.parse(reported.observedTime) : Number.NaN;
-  return !Number.isFinite(at) || now - at >= MIN_REPORT_INTERVAL_MS;
+  return !Number.isFinite(at) || now - at >= minIntervalMs;
 }
 
 /** status.load when the operator does not read load at all (say so, with zeros). */

@@ -385,12 +385,17 @@ describe('decide: restart of the problematic pod', () => {
     expect(next.held).toMatch(/restart of pod llmplan-b .*cooldown/);
   });
 
-  it('restarts nothing while a rollout is under way, when switched off, or when paused', () => {
+  it('restarts nothing while a new template rolls out, when switched off, or when paused', () => {
     const load = judgement('Calm', { problemPod: problem });
     const progressing: Verdict = { kind: 'progressing', message: 'rolling' };
     expect(
       decide(input({ cr: summarizerService(spec, {}), verdict: progressing, load })).action,
     ).toBeUndefined();
+    // An established rollout with a sibling not ready: allowed (the PDB has the last word).
+    const settled = summarizerService(spec, { lastHealthyRevision: 'bbbb' });
+    expect(decide(input({ cr: settled, verdict: progressing, load })).action).toMatchObject({
+      action: 'PodRestart',
+    });
     const off = summarizerService({ ...spec, remediation: { podRestart: { enabled: false } } }, {});
     expect(decide(input({ cr: off, verdict: healthy, load })).action).toBeUndefined();
     const paused = summarizerService({ ...spec, paused: true }, {});

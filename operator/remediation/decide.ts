@@ -328,11 +328,16 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
+  // Not during a rollout of a new template (its pods are the rollout's business), but a
+  // sibling that is merely not ready does not stop it: the PodDisruptionBudget does.
   const problem = load?.problemPod;
+  const settled =
+    verdict.kind === 'healthy' ||
+    (verdict.kind === 'progressing' && servingSpec && lastHealthyRevision === served);
   if (
     mayAct &&
     problem &&
-    verdict.kind === 'healthy' &&
+    settled &&
     !action &&
     !state.podRestart &&
     remediation.podRestart.enabled

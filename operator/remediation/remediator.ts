@@ -250,6 +250,8 @@ export class Remediator {
           metadata: { name: pending.pod, namespace },
           deleteOptions: { preconditions: { uid: pending.uid } },
         },
+        // A 429 here is the budget's answer, not throttling: no retry inside the reconcile.
+        maxRetries: 0,
         signal: ctx.signal,
       });
       ctx.logger.info({ pod: pending.pod }, 'evicted the problematic pod');

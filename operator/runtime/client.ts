@@ -302,7 +302,7 @@ export class KubeClient {
       const retryAfterMs = retryAfter(response.headers['retry-after'], error);
       const retryable =
         response.statusCode === 429 || (response.statusCode >= 500 && retryAfterMs !== undefined);
-      if (retryable && attempt < this.#maxRetries && !req.signal?.aborted) {
+      if (retryable && attempt < (req.maxRetries ?? this.#maxRetries) && !req.signal?.aborted) {
         await sleep(Math.min(retryAfterMs ?? 1000, this.#maxRetryAfterMs), req.signal);
         continue;
       }
