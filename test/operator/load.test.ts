@@ -6,11 +6,20 @@
  * real: the Deployment, the PDB and the disruption controller, the Eviction API, Events.
  * Real pods and real traffic: test/kind/load.test.ts.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SummarizerServiceStatus } from '../../operator/api/status.js';
 import { builtin, type KubeClient } from '../../operator/runtime/index.js';
-import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
+import {
+  createTestNamespace,
+  eventually,
+  kubeConfig,
+  kubeconfigPath,
+  kubectlOk,
+} from '../cluster/kube.js';
 import { getRow } from '../e2e/kubectl-sumsvc.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { FakePodMetrics, type LoadProfile } from '../fakes/pod-metrics.js';
@@ -27,6 +36,7 @@ import {
   waitForStatus,
 } from './sumsvc.js';
 
+const run = promisify(execFile);
 const SCENARIOS = ['read', 'scale', 'backend', 'restart', 'silent', 'old', 'concurrency'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -160,8 +170,21 @@ describe('load read from the pods', () => {
       reason: 'BackendKeepsUp',
     });
     expect((await getRow(ns)).row.LOAD).toMatch(/^(Calm|Busy)$/);
-    // A scrape per pod per second, over the API server? No: straight to the pod proxy URL.
     expect(pods.pod(ns, names[0] ?? '').scrapes).toBeGreaterThanOrEqual(1);
+    // The user's view: llmplanctl top, as a program.
+    const { stdout } = await run(
+      path.resolve(import.meta.dirname, '../../bin/llmplanctl'),
+      ['top', NAME, '-n', ns],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfigPath() },
+        timeout: 60_000,
+      },
+    );
+    expect(stdout).toMatch(/^llmplan \(namespace load-read-\w+\): (Calm|Busy) for /);
+    expect(stdout).toMatch(
+      /POD +STATE +IN-FLIGHT +QUEUED +WAIT-P95 +SHED\/MIN +LLM-P95 +ERRORS\/MIN/,
+    );
+    for (const name of names) expect(stdout).toMatch(new RegExp(`${name} +(Calm|Busy) +\\d/4`));
     expectNoForbidden(operator);
   });
 });
