@@ -15,8 +15,12 @@ export const BASELINE_WINDOW_MS = 60 * 60_000;
 export const BASELINE_MAX_ROUNDS = 30;
 /** …and of at least this many (else the baseline is unknown, or the one seeded from status). */
 export const BASELINE_MIN_ROUNDS = 3;
-/** A round is light (its chat latency is LM Studio's unloaded latency) at most this busy. */
-export const LIGHT_BUSY_SLOTS = 1;
+/**
+ * A round is light (its chat latency is LM Studio's unloaded latency) when at most one call
+ * was in flight at the scrape and at most this many on average (a sequential client's call
+ * that straddles the previous scrape counts whole in this interval: a little over 1).
+ */
+export const LIGHT_BUSY_SLOTS = 1.25;
 
 export interface LoadHistory {
   /** Oldest first. */
@@ -72,6 +76,7 @@ export function addRound(history: LoadHistory, round: Round): LoadHistory {
     f.podsReporting > 0 &&
     f.chatCalls > 0 &&
     f.chatMean !== undefined &&
+    f.inFlight <= 1 &&
     f.busySlots <= LIGHT_BUSY_SLOTS
   ) {
     light = [...light, { time: round.time, seconds: f.chatMean }];

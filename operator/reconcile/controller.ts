@@ -45,6 +45,7 @@ import { objectForCache, podForCache, replicaSetForCache } from './cache.js';
 import { effectiveReplicas } from './desired.js';
 import { SummarizerServiceReconciler } from './reconciler.js';
 import { childResources, summarizerServices } from './resources.js';
+import { StatusMetrics } from './status-metrics.js';
 
 export const CONTROLLER_NAME = 'summarizerservice';
 
@@ -182,6 +183,7 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
     },
     inCluster: setup.inCluster,
     defaultImage: setup.defaultImage,
+    statusMetrics: new StatusMetrics(manager.metrics.registry),
   });
 
   const [first, ...others] = [...primaries.values()];

@@ -56,6 +56,7 @@ import { type DesiredState, desiredState } from './desired.js';
 import { handOverReplicas } from './replicas.js';
 import { childResource, childResources, summarizerServices } from './resources.js';
 import { type BackendProbe, computeStatus, statusNeedsUpdate } from './status.js';
+import type { StatusMetrics } from './status-metrics.js';
 
 export interface ReconcilerDeps {
   client: KubeClient;
@@ -78,6 +79,8 @@ export interface ReconcilerDeps {
   };
   inCluster: boolean;
   defaultImage: string;
+  /** Status as metrics (conditions, load) for alerting. */
+  statusMetrics?: StatusMetrics;
   now?: () => Date;
 }
 
@@ -110,7 +113,10 @@ export class SummarizerServiceReconciler implements Reconciler {
     const namespace = request.namespace ?? '';
     const raw = this.#deps.resources(namespace).get(namespace, request.name);
     // Gone, or going: garbage collection removes the children through their owner references.
-    if (!raw || raw.metadata.deletionTimestamp) return undefined;
+    if (!raw || raw.metadata.deletionTimestamp) {
+      this.#deps.statusMetrics?.forget(namespace, request.name);
+      return undefined;
+    }
 
     const { parsed, spec } = this.#parsed(raw);
     if (!parsed.success) {
@@ -211,6 +217,7 @@ export class SummarizerServiceReconciler implements Reconciler {
     });
     if (!(await this.#writeStatus(cr, status, resourceVersion, ctx))) return { requeue: true };
     this.#recordBackendSaturation(raw, cr.status, status);
+    this.#deps.statusMetrics?.observe(namespace, cr.metadata.name, status);
     if (errors.length > 0) {
       // Requeue with backoff: the API server refused something; the status says what.
       return { requeue: true };

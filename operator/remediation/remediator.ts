@@ -69,7 +69,7 @@ export interface RemediatorDeps {
   recorder: EventRecorder;
   /** Cache holding `namespace` for pods, ReplicaSets, ControllerRevisions, Deployments. */
   store(resource: ResourceDescriptor, namespace: string): ReadonlyStore<KubeObject>;
-  actions: Counter<'action' | 'reason'>;
+  actions: ActionsCounter;
   /** The load monitor's judgement of a resource; undefined: load is not read. */
   load?(cr: SummarizerService): LoadJudgement | undefined;
 }
@@ -84,11 +84,13 @@ export interface Plan {
   committed: boolean;
 }
 
-export function remediationActionsCounter(): Counter<'action' | 'reason'> {
+export type ActionsCounter = Counter<'action' | 'reason' | 'namespace' | 'name'>;
+
+export function remediationActionsCounter(): ActionsCounter {
   return new Counter({
     name: 'llmplan_remediation_actions_total',
-    help: 'Remediation actions the operator took by itself, by action and the signal that triggered it.',
-    labelNames: ['action', 'reason'],
+    help: 'Remediation actions the operator took by itself, by action, the signal that triggered it, and the SummarizerService.',
+    labelNames: ['action', 'reason', 'namespace', 'name'],
     registers: [],
   });
 }
@@ -209,7 +211,12 @@ export class Remediator {
       process.kill(process.pid, 'SIGKILL');
     }
     if (action) {
-      this.#deps.actions.inc({ action: action.action, reason: action.reason });
+      this.#deps.actions.inc({
+        action: action.action,
+        reason: action.reason,
+        namespace: cr.metadata.namespace ?? '',
+        name: cr.metadata.name,
+      });
       ctx.logger.warn(
         { action: action.action, reason: action.reason, from: action.from, to: action.to },
         `remediation: ${action.action}: ${action.message}`,
