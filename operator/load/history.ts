@@ -100,8 +100,9 @@ export function addRound(history: LoadHistory, round: Round): LoadHistory {
 
 /**
  * The start of the newest run of verdicts matching `match`, tolerating misses: the earliest
- * start from which at least 3 in 4 rounds match, never across two misses in a row. A
- * round's interval starts at the previous round (the first known round: at its own time).
+ * start from which at least 3 in 4 rounds match, never across two misses in a row. A run
+ * starts at the first round that saw it (not at the interval before, when it may not yet
+ * have begun): a duration measured from it is never longer than the truth.
  * Undefined when the newest verdict does not match.
  */
 export function runStart(
@@ -122,7 +123,7 @@ export function runStart(
     if (match(verdict)) {
       matched += 1;
       missesInARow = 0;
-      if (matched * 4 >= total * 3) start = verdicts[i - 1]?.time ?? verdict.time;
+      if (matched * 4 >= total * 3) start = verdict.time;
     } else {
       missesInARow += 1;
       if (missesInARow >= 2) break;

@@ -95,7 +95,7 @@ describe('recorded: pods saturated, LM Studio with spare capacity', () => {
     expect(actions.map((a) => a.action)).toEqual(['ScaleUp', 'ScaleUpReverted']);
     const [up, back] = actions;
     expect(up).toMatchObject({ reason: 'Saturated', from: '2', to: '5' });
-    // Saturation began with the round at 35 s (its interval from 30 s): 20 s later.
+    // Saturation was first seen by the round at 35 s: 20 s later.
     expect(up?.at).toBeGreaterThanOrEqual(50);
     expect(up?.at).toBeLessThanOrEqual(56);
     // Load stopped at 90 s; calm from the round at 95 s; 15 s of it.
