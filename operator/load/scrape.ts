@@ -42,7 +42,8 @@ export interface Scraper {
 }
 
 function proxyPath(target: ScrapeTarget): string {
-  const pod = encodeURIComponent(`${target.name}:${target.port}`);
+  // The API server splits `name:port` itself; an encoded ':' would be part of the name.
+  const pod = `${encodeURIComponent(target.name)}:${target.port}`;
   return `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${pod}/proxy${PROBE_PATHS.metrics}`;
 }
 

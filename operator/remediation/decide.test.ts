@@ -370,6 +370,20 @@ describe('decide: restart of the problematic pod', () => {
     expect(pending.action).toBeUndefined();
     expect(pending.status.remediation?.podRestart?.uid).toBe('uid-a');
 
+    // Evicted (terminating, so no longer live) while the judgement, a round old, still
+    // names it: done, and never decided again.
+    const evicted = decide(
+      input({
+        cr: summarizerService({ ...spec, remediation: { cooldownSeconds: 0 } }, pending.status),
+        verdict: healthy,
+        load: judgement('Calm', { problemPod: problem }),
+        livePods: new Set(['uid-b', 'uid-c']),
+        now: new Date(now.getTime() + 6_000),
+      }),
+    );
+    expect(evicted.status.remediation?.podRestart).toBeUndefined();
+    expect(evicted.action).toBeUndefined();
+
     // Gone: the decision is done; another pod out of line waits for the cooldown.
     const next = decide(
       input({

@@ -337,6 +337,9 @@ export function decide(input: DecisionInput): Decision {
   if (
     mayAct &&
     problem &&
+    // Only a pod still there and not terminating: the judgement may be a round old, and a
+    // pod being evicted must not be decided again.
+    input.livePods.has(problem.uid) &&
     settled &&
     !action &&
     !state.podRestart &&

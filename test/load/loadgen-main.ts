@@ -1,6 +1,6 @@
 /**
  * The load generator as a program (the kind tests run it in a pod next to the summarizer):
- *   loadgen-main --url http://llmplan:8000 --concurrency 16 [--seconds 600]
+ *   loadgen-main --url http://llmplan:8000 --concurrency 16 [--seconds 600] [--fresh-connections]
  * Prints `load started` once running, and one JSON line of stats when done (the time is up,
  * or SIGTERM: deleting the pod stops the load).
  */
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     url: { type: 'string', multiple: true, default: [] },
     concurrency: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '600' },
+    'fresh-connections': { type: 'boolean', default: false },
   },
 });
 const concurrency = Number(values.concurrency);
@@ -31,6 +32,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => 
 console.log(
   `load started: ${concurrency} clients → ${values.url.join(', ')} for at most ${seconds} s`,
 );
-const stats = await runLoad({ urls: values.url, concurrency, signal: stop.signal });
+const stats = await runLoad({
+  urls: values.url,
+  concurrency,
+  signal: stop.signal,
+  freshConnections: values['fresh-connections'],
+});
 clearTimeout(timer);
 console.log(JSON.stringify(stats));

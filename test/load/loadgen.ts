@@ -15,6 +15,11 @@ export interface LoadOptions {
   body?: Record<string, unknown>;
   /** Per-request timeout, ms (default 120 s). */
   timeoutMs?: number;
+  /**
+   * A new connection per request: through a Service, each picks a pod at random (kube-proxy
+   * balances connections, not requests), so every pod gets its share of a few clients.
+   */
+  freshConnections?: boolean;
 }
 
 export interface LoadStats {
@@ -50,6 +55,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
         const response = await request(`${url}/api/v1/summary/`, {
           method: 'POST',
           dispatcher: agent,
+          reset: options.freshConnections === true,
           headers: { 'content-type': 'application/json' },
           body,
           signal: AbortSignal.any([
