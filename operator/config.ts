@@ -52,6 +52,26 @@ const OPTIONS = {
     seconds(1, 3600),
     '30',
   ],
+  /**
+   * How the load monitor reads the pods' /metrics: auto (pod IP in the cluster, the API
+   * server's pod proxy outside it), pod-ip, apiserver, off, or the base URL of a
+   * `kubectl proxy` (anything serving /api/v1/namespaces/N/pods/P:port/proxy/metrics).
+   */
+  loadScrape: [
+    'LLMPLAN_LOAD_SCRAPE',
+    'load-scrape',
+    z.union([
+      z.enum(['auto', 'pod-ip', 'apiserver', 'off']),
+      z.url({
+        protocol: /^https?$/,
+        error: 'must be auto, pod-ip, apiserver, off or an http(s) URL',
+      }),
+    ]),
+    'auto',
+  ],
+  loadScrapeSeconds: ['LLMPLAN_LOAD_SCRAPE_SECONDS', 'load-scrape-seconds', seconds(1, 600), '15'],
+  /** How often metrics-server's usage is read for status.recommendations; 0: never. */
+  usageSeconds: ['LLMPLAN_USAGE_SECONDS', 'usage-seconds', seconds(0, 3600), '60'],
   qps: ['LLMPLAN_KUBE_QPS', 'kube-qps', z.coerce.number().positive().max(10_000), '200'],
   burst: [
     'LLMPLAN_KUBE_BURST',

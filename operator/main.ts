@@ -7,9 +7,10 @@
 import { pino } from 'pino';
 import { FIELD_MANAGER } from './api/labels.js';
 import { ConfigError, loadConfig } from './config.js';
+import { type ScrapeMode, scraperFor } from './load/scrape.js';
 import { BackendProber } from './reconcile/backend.js';
 import { setupSummarizerController } from './reconcile/controller.js';
-import { errorFields, loadClusterAccess, Manager } from './runtime/index.js';
+import { errorFields, KubeClient, loadClusterAccess, Manager } from './runtime/index.js';
 
 const logger = pino({
   base: { component: 'llmplan-operator' },
@@ -28,8 +29,9 @@ try {
 logger.level = config.logLevel;
 
 const inCluster = Boolean(process.env.KUBERNETES_SERVICE_HOST) && !process.env.KUBECONFIG;
+const access = loadClusterAccess();
 const manager = new Manager({
-  kubeConfig: loadClusterAccess(),
+  kubeConfig: access,
   logger,
   client: {
     fieldManager: FIELD_MANAGER,
@@ -52,7 +54,39 @@ setupSummarizerController(manager, {
   prober: config.backendProbe
     ? new BackendProber({ intervalMs: config.backendProbeSeconds * 1000 })
     : undefined,
+  load: loadSetup(),
+  usageIntervalMs: config.usageSeconds * 1000,
 });
+
+/** The load monitor's way to the pods (LLMPLAN_LOAD_SCRAPE), or why there is none. */
+function loadSetup() {
+  const mode = config.loadScrape;
+  if (mode === 'off') {
+    return { off: 'load metrics are not read: the operator runs with LLMPLAN_LOAD_SCRAPE=off' };
+  }
+  const scrapeMode: ScrapeMode =
+    mode === 'pod-ip' || (mode === 'auto' && inCluster)
+      ? { kind: 'pod-ip' }
+      : mode === 'apiserver' || mode === 'auto'
+        ? {
+            kind: 'apiserver',
+            // Its own rate limit: scrapes never hold back the reconciles' requests.
+            client: new KubeClient(access, {
+              qps: 50,
+              burst: 100,
+              metrics: manager.metrics,
+              userAgent: 'llmplan-operator/0.1.0 (load)',
+            }),
+          }
+        : { kind: 'proxy', baseUrl: mode };
+  const intervalMs = config.loadScrapeSeconds * 1000;
+  return {
+    scraper: scraperFor(scrapeMode),
+    intervalMs,
+    timeoutMs: Math.min(3000, Math.max(500, intervalMs * 0.6)),
+    concurrency: 16,
+  };
+}
 
 logger.info(
   {
@@ -60,6 +94,7 @@ logger.info(
     leaderElection: config.leaderElect,
     identity: config.identity,
     inCluster,
+    loadScrape: config.loadScrape,
   },
   'llmplan operator starting',
 );

@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import type { SummaryDefaults } from './config.js';
 import { LANGUAGES, LIMITS, SUMMARY_TYPES } from './env.js';
+import { SUMMARY_ROUTE } from './metric-names.js';
 import { characterCount } from './summarize.js';
 
-export const SUMMARY_PATH = '/api/v1/summary/';
+export const SUMMARY_PATH = SUMMARY_ROUTE;
 export const SUMMARY_PATH_NO_SLASH = '/api/v1/summary';
 export const HEALTH_PATH = '/api/v1/summary/health';
 export const SERVICE_NAME = 'Text Summarization Service';

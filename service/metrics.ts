@@ -5,6 +5,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Admission, ShedReason } from './admission.js';
 import type { CircuitState, LmStudioObserver } from './lmstudio.js';
+import { METRIC } from './metric-names.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** Queue waits: most are 0 (admitted at once), the rest up to QUEUE_TIMEOUT. */
@@ -41,7 +42,7 @@ export function createMetrics(): ServiceMetrics {
   const registers = [registry];
 
   const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
+    name: METRIC.httpDuration,
     help: 'HTTP request duration by route and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
     buckets: LATENCY_BUCKETS,
@@ -53,14 +54,14 @@ export function createMetrics(): ServiceMetrics {
     registers,
   });
   const shed = new Counter({
-    name: 'summary_requests_shed_total',
+    name: METRIC.shed,
     help: 'Summary requests refused with 429: the queue was full (queue_full) or the wait reached QUEUE_TIMEOUT (queue_timeout).',
     labelNames: ['reason'] as const,
     registers,
   });
   for (const reason of ['queue_full', 'queue_timeout'] as const) shed.inc({ reason }, 0);
   const queueWait = new Histogram({
-    name: 'summary_queue_wait_seconds',
+    name: METRIC.queueWait,
     help: 'Time summary requests waited for an LM Studio slot, observed for every admitted or shed request.',
     buckets: QUEUE_WAIT_BUCKETS,
     registers,
@@ -76,20 +77,20 @@ export function createMetrics(): ServiceMetrics {
         this.set(admission === undefined ? 0 : read(admission));
       },
     });
-  gauge('summary_queue_depth', 'Summary requests waiting for admission.', (a) => a.queued);
+  gauge(METRIC.queueDepth, 'Summary requests waiting for admission.', (a) => a.queued);
   gauge(
-    'summary_queue_capacity',
+    METRIC.queueCapacity,
     'Summary requests that may wait for admission (MAX_QUEUED_REQUESTS).',
     (a) => a.capacity,
   );
-  gauge('lmstudio_calls_in_flight', 'LM Studio calls in flight now.', (a) => a.inFlight);
+  gauge(METRIC.callsInFlight, 'LM Studio calls in flight now.', (a) => a.inFlight);
   gauge(
-    'lmstudio_concurrency_limit',
+    METRIC.concurrencyLimit,
     'LM Studio calls allowed in flight at once (LMSTUDIO_MAX_CONCURRENCY).',
     (a) => a.concurrency,
   );
   const llmDuration = new Histogram({
-    name: 'lmstudio_request_duration_seconds',
+    name: METRIC.llmDuration,
     help: 'Duration of each attempt to call LM Studio, by operation and outcome.',
     labelNames: ['operation', 'outcome'] as const,
     buckets: LATENCY_BUCKETS,
@@ -102,12 +103,12 @@ export function createMetrics(): ServiceMetrics {
     registers,
   });
   const circuitState = new Gauge({
-    name: 'lmstudio_circuit_state',
+    name: METRIC.circuitState,
     help: 'Circuit breaker in front of LM Studio: 0 closed, 1 half-open, 2 open.',
     registers,
   });
   const backendUp = new Gauge({
-    name: 'lmstudio_up',
+    name: METRIC.backendUp,
     help: 'Result of the last health probe: 1 if LM Studio serves the configured model.',
     registers,
   });

@@ -14,6 +14,8 @@ export const ConditionType = {
   Degraded: 'Degraded',
   /** The operator's own probe of LM Studio (GET /v1/models). */
   BackendReachable: 'BackendReachable',
+  /** LM Studio is the bottleneck (its latency grows with load): more pods would not help. */
+  BackendSaturated: 'BackendSaturated',
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -43,6 +45,14 @@ export const Reason = {
   Reachable: 'Reachable',
   BackendUnreachable: 'BackendUnreachable',
   NotProbed: 'NotProbed',
+  // BackendSaturated
+  /** LM Studio's call latency is a multiple of its light-load baseline while load is high. */
+  LatencyAboveBaseline: 'LatencyAboveBaseline',
+  /** LM Studio refuses (429) or times out calls. */
+  BackendRefusing: 'BackendRefusing',
+  BackendKeepsUp: 'BackendKeepsUp',
+  /** No pod's load metrics could be read: nothing to judge. */
+  NoLoadMetrics: 'NoLoadMetrics',
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 

@@ -96,6 +96,8 @@ describe('crds/summarizerservice.yaml', () => {
       'Revision',
       'Tag',
       'Serving',
+      'Load',
+      'Saturation',
       'Reason',
       'Endpoint',
       'Age',

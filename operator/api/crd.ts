@@ -135,6 +135,14 @@ export function buildCrd(): JsonSchema {
             { name: 'Tag', type: 'string', jsonPath: '.spec.image.tag' },
             // Next to the spec's tag: after a rollback they differ.
             { name: 'Serving', type: 'string', jsonPath: '.status.servedImageTag' },
+            // From the pods' own /metrics: Calm, Busy, Saturated, BackendSaturated, Unknown.
+            { name: 'Load', type: 'string', jsonPath: '.status.load.state' },
+            {
+              name: 'Saturation',
+              type: 'integer',
+              jsonPath: '.status.load.saturationPercent',
+              priority: 1,
+            },
             { name: 'Reason', type: 'string', jsonPath: `${readyStatus}.reason`, priority: 1 },
             { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },

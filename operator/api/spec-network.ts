@@ -167,5 +167,14 @@ export const LmStudioSchema = z
       .max(LIMITS.lmstudioMaxRetries.max)
       .default(ENV_DEFAULTS.lmstudioMaxRetries)
       .meta({ description: 'Retries of a failed LM Studio call (LMSTUDIO_MAX_RETRIES).' }),
+    maxConcurrency: z
+      .int()
+      .min(LIMITS.lmstudioMaxConcurrency.min)
+      .max(LIMITS.lmstudioMaxConcurrency.max)
+      .default(ENV_DEFAULTS.lmstudioMaxConcurrency)
+      .meta({
+        description:
+          "LM Studio calls in flight at once per pod (LMSTUDIO_MAX_CONCURRENCY); further requests wait in the pod's queue. LM Studio runs about 4 predictions at once: replicas × maxConcurrency beyond what it runs only queues there.",
+      }),
   })
   .meta({ description: 'How the summarizer reaches LM Studio.' });

@@ -201,18 +201,37 @@ export const RemediationSchema = z
       .meta({ description: 'Automatic rollback, without editing the spec.' }),
     scaleUp: z
       .object({
-        enabled: feature('Raise replicas when pods run but do not keep up.'),
+        enabled: feature(
+          "Raise replicas when the pods' own load metrics show them saturated while LM Studio keeps its usual latency.",
+        ),
         replicas: z.int().min(1).max(1000).default(5).meta({
           description:
             'Replicas (or HPA minimum) during an emergency scale-up; never above autoscaling.maxReplicas.',
         }),
         afterSeconds: z.int().min(0).max(3600).default(60).meta({
           description:
-            'Seconds pods must run without keeping up (running, not crashing, not ready, LM Studio reachable) before the scale-up.',
+            "Seconds the pods' queues must stay saturated (or shed requests) before the scale-up.",
         }),
       })
       .prefault({})
-      .meta({ description: 'Emergency scale-up, reverted after cooldownSeconds of health.' }),
+      .meta({
+        description:
+          'Emergency scale-up on load (status.load), never while LM Studio is the bottleneck; reverted after cooldownSeconds of calm.',
+      }),
+    podRestart: z
+      .object({
+        enabled: feature(
+          'Restart (evict) a pod whose errors or LM Studio latency are far out of line with its siblings, or that stopped answering its metrics.',
+        ),
+        afterSeconds: z.int().min(0).max(3600).default(60).meta({
+          description: 'Seconds a pod must stay out of line before it is restarted.',
+        }),
+      })
+      .prefault({})
+      .meta({
+        description:
+          'Restart only the problematic pod, one at a time, through the Eviction API (the PodDisruptionBudget holds).',
+      }),
     oomMemoryBump: z
       .object({
         enabled: feature('Raise the memory limit after OOMKilled.'),

@@ -47,6 +47,7 @@ describe('parseSummarizerService defaults', () => {
         port: 1234,
         timeoutSeconds: 30,
         maxRetries: 3,
+        maxConcurrency: 4,
       },
       summary: {
         defaultModel: 'qwen/qwen3-4b',
@@ -61,6 +62,7 @@ describe('parseSummarizerService defaults', () => {
         progressDeadlineSeconds: 600,
         rollback: { enabled: true },
         scaleUp: { enabled: true, replicas: 5, afterSeconds: 60 },
+        podRestart: { enabled: true, afterSeconds: 60 },
         oomMemoryBump: { enabled: true, factor: 1.5, maxMemory: '4Gi' },
         cooldownSeconds: 300,
         maxActionsPerHour: 6,

@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 export const COMMANDS = [
   'status',
   'history',
+  'top',
+  'recommend',
   'rollback',
   'pause',
   'resume',
@@ -35,7 +37,11 @@ export type RevisionSelector = { number: number } | { hash: string };
 
 export type ParsedCommand =
   | { command: 'help'; topic?: CommandName }
-  | { command: 'status' | 'history'; target: Target; output?: OutputFormat }
+  | {
+      command: 'status' | 'history' | 'top' | 'recommend';
+      target: Target;
+      output?: OutputFormat;
+    }
   | { command: 'rollback'; target: Target; toRevision?: RevisionSelector; dryRun: boolean }
   | { command: 'pause' | 'resume'; target: Target }
   | { command: 'export'; target: Target; output?: OutputFormat; keepDefaults: boolean }
@@ -85,6 +91,8 @@ const OPTIONS = {
 const COMMAND_FLAGS: Record<CommandName, readonly string[]> = {
   status: ['output'],
   history: ['output'],
+  top: ['output'],
+  recommend: ['output'],
   rollback: ['to-revision', 'dry-run'],
   pause: [],
   resume: [],
@@ -142,7 +150,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
 
   switch (word) {
     case 'status':
-    case 'history': {
+    case 'history':
+    case 'top':
+    case 'recommend': {
       const output = outputOf(values.output, word);
       return output ? { command: word, target, output } : { command: word, target };
     }
@@ -276,6 +286,20 @@ const COMMAND_HELP: Record<
     about:
       'Revisions of the pod template (number, hash, created, image, health), marking the\ncurrent, last healthy, failed and served ones, and the remediation actions taken.',
     flags: '  -o, --output FORMAT    json or yaml instead of the readable text',
+  },
+  top: {
+    usage: 'top NAME [-o json|yaml]',
+    summary: "each pod's load: in flight, queued, waits, shed, LLM latency",
+    about:
+      "The load the operator reads from each pod's /metrics (status.load): LM Studio calls in\nflight / allowed, requests queued, p95 wait for a slot, requests shed per minute, p95 of\nLM Studio's latency, errors per minute; the state (Calm, Busy, Saturated,\nBackendSaturated, Unknown) and LM Studio's usual latency.",
+    flags: '  -o, --output FORMAT    json or yaml (status.load) instead of the table',
+  },
+  recommend: {
+    usage: 'recommend NAME [-o json|yaml]',
+    summary: 'resource advice from metrics-server, as a patch',
+    about:
+      "The resources the operator advises from metrics-server's usage by the runbook's rules\n(status.recommendations), printed as a merge patch of spec.resources to apply with\n`kubectl patch --type merge --patch-file` or to commit. Never applied by the operator.",
+    flags: '  -o, --output FORMAT    json or yaml: the patch alone (default: yaml with comments)',
   },
   rollback: {
     usage: 'rollback NAME [--to-revision N] [--dry-run]',

@@ -3,7 +3,14 @@
  * 0 done, 1 failed (message on stderr), 2 usage error (message and usage on stderr).
  */
 import { type ParsedCommand, parseCommandLine, UsageError, usage } from './args.js';
-import { historyCommand, type Io, setPaused, statusCommand } from './commands.js';
+import {
+  historyCommand,
+  type Io,
+  recommendCommand,
+  setPaused,
+  statusCommand,
+  topCommand,
+} from './commands.js';
 import { connect, type Session } from './connect.js';
 import { CtlError } from './errors.js';
 import { exportCommand } from './export.js';
@@ -63,6 +70,10 @@ function dispatch(
       return statusCommand(session, name, command.output, io);
     case 'history':
       return historyCommand(session, name, command.output, io);
+    case 'top':
+      return topCommand(session, name, command.output, io);
+    case 'recommend':
+      return recommendCommand(session, name, command.output, io);
     case 'rollback':
       return rollbackCommand(session, name, command, io);
     case 'pause':

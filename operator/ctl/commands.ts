@@ -14,6 +14,8 @@ import {
 } from './cluster.js';
 import type { Session } from './connect.js';
 import { formatHistory, formatStatus } from './format.js';
+import { formatRecommendation, recommendationPatch } from './recommend.js';
+import { buildTopView, formatTop } from './top.js';
 import { buildHistoryView, buildStatusView } from './views.js';
 
 /** Where a command writes, and its clock. */
@@ -69,6 +71,31 @@ export async function historyCommand(
   const view = buildHistoryView(live.object, revisions, served);
   if (output) print(io, view, output);
   else io.out(formatHistory(view, io.now()));
+  return 0;
+}
+
+export async function topCommand(
+  session: Session,
+  name: string,
+  output: OutputFormat | undefined,
+  io: Io,
+): Promise<number> {
+  const view = buildTopView((await readLive(session, name, io)).object);
+  if (output) print(io, view.load ?? {}, output);
+  else io.out(formatTop(view, io.now()));
+  return 0;
+}
+
+export async function recommendCommand(
+  session: Session,
+  name: string,
+  output: OutputFormat | undefined,
+  io: Io,
+): Promise<number> {
+  const live = await readLive(session, name, io);
+  const patch = recommendationPatch(live.object);
+  if (output) print(io, patch, output);
+  else io.out(formatRecommendation(live.object, patch));
   return 0;
 }
 

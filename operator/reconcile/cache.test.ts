@@ -12,7 +12,6 @@ const managed = [
 
 describe('cache transforms', () => {
   it('keep every pod and ReplicaSet field remediation judges by', () => {
-    const now = Date.parse('2026-01-01T00:10:00Z');
     const pods = [pod('new', { ready: false, waiting: 'CrashLoopBackOff', restarts: 4 })];
     const sets = [replicaSet('1', 'old'), replicaSet('2', 'new')];
     const d = deployment({
@@ -20,36 +19,47 @@ describe('cache transforms', () => {
       ready: 0,
       progressing: { status: 'True', reason: 'ReplicaSetUpdated' },
     });
-    const before = assess(
-      { deployment: d, replicaSets: sets, pods, backend: { state: 'reachable' } },
-      now,
-    );
-    const after = assess(
-      {
-        deployment: d,
-        replicaSets: sets.map((rs) => replicaSetForCache(asKube(rs)) as unknown as V1ReplicaSet),
-        pods: pods.map((p) => podForCache(asKube(p)) as unknown as V1Pod),
-        backend: { state: 'reachable' },
-      },
-      now,
-    );
+    const before = assess({
+      deployment: d,
+      replicaSets: sets,
+      pods,
+      backend: { state: 'reachable' },
+    });
+    const after = assess({
+      deployment: d,
+      replicaSets: sets.map((rs) => replicaSetForCache(asKube(rs)) as unknown as V1ReplicaSet),
+      pods: pods.map((p) => podForCache(asKube(p)) as unknown as V1Pod),
+      backend: { state: 'reachable' },
+    });
     expect(before).toMatchObject({ kind: 'failed', reason: 'CrashLoopBackOff' });
     expect(after).toEqual(before);
   });
 
-  it('drop pod specs, managedFields and unrelated annotations', () => {
+  it('drop pod specs but the summarizer ports, managedFields and unrelated annotations', () => {
     const big = asKube({
       ...pod('new'),
       spec: {
         containers: [
-          { name: 'summarizer', image: 'x', env: [{ name: 'A', value: 'b'.repeat(1000) }] },
+          {
+            name: 'summarizer',
+            image: 'x',
+            env: [{ name: 'A', value: 'b'.repeat(1000) }],
+            ports: [{ name: 'http', containerPort: 8000 }],
+          },
+          { name: 'sidecar', image: 'y', ports: [{ containerPort: 9000 }] },
         ],
       },
+      status: { phase: 'Running', podIP: '10.244.0.7', hostIP: '172.18.0.2' },
     });
     big.metadata.managedFields = managed;
     big.metadata.annotations = { huge: 'x'.repeat(1000) };
     const cached = podForCache(big) as unknown as V1Pod;
-    expect(cached.spec).toBeUndefined();
+    // What the load monitor needs to reach the summarizer's /metrics, nothing more.
+    expect(cached.spec).toEqual({
+      containers: [{ name: 'summarizer', ports: [{ name: 'http', containerPort: 8000 }] }],
+    });
+    expect(cached.status).toMatchObject({ phase: 'Running', podIP: '10.244.0.7' });
+    expect(cached.status?.hostIP).toBeUndefined();
     expect(cached.metadata?.managedFields).toBeUndefined();
     expect(cached.metadata?.annotations).toBeUndefined();
     expect(cached.metadata?.labels).toEqual({ 'pod-template-hash': 'new' });

@@ -4,6 +4,7 @@
  * some consumer reads (remediation reads a pod's labels and container states, a
  * ReplicaSet's labels, revision annotation and owner), and never managedFields.
  */
+import { CONTAINER_NAME } from '../api/labels.js';
 import { type KubeObject, type ObjectMeta, stripManagedFields } from '../runtime/index.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -30,9 +31,17 @@ function identity(meta: ObjectMeta, keep: { annotations?: readonly string[] } = 
   return out;
 }
 
-/** A pod as remediation reads it: identity, labels, phase, conditions, container states. */
+/**
+ * A pod as remediation reads it: identity, labels, phase, conditions, container states, and
+ * for the load monitor its IP and the summarizer container's ports.
+ */
 export function podForCache<T extends KubeObject>(pod: T): T {
   const status = (pod as { status?: Record<string, unknown> }).status;
+  const containers = (
+    (pod as { spec?: { containers?: Array<Record<string, unknown>> } }).spec?.containers ?? []
+  )
+    .filter((c) => c.name === CONTAINER_NAME)
+    .map((c) => ({ name: c.name, ports: c.ports }));
   const containerStatuses = (
     status?.containerStatuses as Array<Record<string, unknown>> | undefined
   )?.map((c) => ({
@@ -47,8 +56,14 @@ export function podForCache<T extends KubeObject>(pod: T): T {
     apiVersion: pod.apiVersion,
     kind: pod.kind,
     metadata: identity(pod.metadata),
+    ...(containers.length > 0 ? { spec: { containers } } : {}),
     status: status
-      ? { phase: status.phase, conditions: status.conditions, containerStatuses }
+      ? {
+          phase: status.phase,
+          ...(status.podIP ? { podIP: status.podIP } : {}),
+          conditions: status.conditions,
+          containerStatuses,
+        }
       : undefined,
   } as unknown as T;
 }

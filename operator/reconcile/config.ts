@@ -1,6 +1,6 @@
 /**
  * The ConfigMap `<name>-config`: every SPEC §1.3 variable except the API key (which comes
- * from a Secret). Names and the container port come from service/env.ts, the contract the
+ * from a Secret) and the admission settings the spec leaves at the service's defaults. Names and the container port come from service/env.ts, the contract the
  * service parses at start.
  */
 import { ENV, ENV_DEFAULTS } from '../../service/env.js';
@@ -30,5 +30,10 @@ export function desiredConfigData(cr: SummarizerService): ConfigData {
     [ENV.defaultSummaryType]: summary.defaultSummaryType,
     [ENV.defaultLanguage]: summary.defaultLanguage,
     [ENV.debug]: String(debug),
+    // Only when it differs from the service's own default: the data hashes into the pod
+    // template, and an operator upgrade that added the key would roll every pod once.
+    ...(lmstudio.maxConcurrency !== ENV_DEFAULTS.lmstudioMaxConcurrency
+      ? { [ENV.lmstudioMaxConcurrency]: String(lmstudio.maxConcurrency) }
+      : {}),
   };
 }

@@ -3,8 +3,23 @@
  * resources, and each child kind, labelled `managed-by=llmplan-operator` and indexed by
  * controller owner), the event → request mapping, and the reconciler.
  */
+import type { V1Pod } from '@kubernetes/client-node';
+import { type AdvisedResource, UsageMonitor, type UsageMonitorOptions } from '../advice/usage.js';
 import { LABELS, MANAGER } from '../api/labels.js';
-import { GROUP, KIND } from '../api/summarizerservice.js';
+import {
+  GROUP,
+  KIND,
+  type SummarizerService,
+  safeParseSummarizerService,
+} from '../api/summarizerservice.js';
+import {
+  LoadMonitor,
+  type LoadMonitorOptions,
+  loadMetrics,
+  type MonitoredResource,
+} from '../load/monitor.js';
+import type { Scraper } from '../load/scrape.js';
+import { unreadLoad } from '../load/status.js';
 import {
   INSTANCE_INDEX,
   indexByInstance,
@@ -27,8 +42,10 @@ import {
 } from '../runtime/index.js';
 import type { BackendProber } from './backend.js';
 import { objectForCache, podForCache, replicaSetForCache } from './cache.js';
+import { effectiveReplicas } from './desired.js';
 import { SummarizerServiceReconciler } from './reconciler.js';
 import { childResources, summarizerServices } from './resources.js';
+import { StatusMetrics } from './status-metrics.js';
 
 export const CONTROLLER_NAME = 'summarizerservice';
 
@@ -39,6 +56,12 @@ export interface ControllerSetup {
   defaultImage: string;
   inCluster: boolean;
   prober?: BackendProber;
+  /** How often metrics-server's usage is read for status.recommendations; 0: never. */
+  usageIntervalMs?: number;
+  /** How pods' /metrics are read, or why they are not (status.load says it). */
+  load:
+    | { scraper: Scraper; intervalMs: number; timeoutMs: number; concurrency: number }
+    | { off: string };
 }
 
 /**
@@ -108,20 +131,64 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
   const recorder = manager.eventRecorder('llmplan-operator');
   const actions = remediationActionsCounter();
   manager.metrics.registry.registerMetric(actions);
+  const requestOf = (cr: SummarizerService): Request => ({
+    namespace: cr.metadata.namespace ?? '',
+    name: cr.metadata.name,
+  });
+  let controller: Controller | undefined;
+  const monitor =
+    'scraper' in setup.load
+      ? loadMonitor(manager, setup.load, {
+          resources: () => monitoredResources(primaries),
+          pods: (r) =>
+            store(builtin.pods, r.namespace ?? '').byIndex(
+              INSTANCE_INDEX,
+              `${r.namespace ?? ''}/${r.name}`,
+            ) as V1Pod[],
+          enqueue: (r) => controller?.enqueue(r),
+        })
+      : undefined;
+  const off = 'off' in setup.load ? unreadLoad(setup.load.off) : undefined;
+  const usage =
+    setup.usageIntervalMs && setup.usageIntervalMs > 0
+      ? usageMonitor(manager, scopes, setup.usageIntervalMs, {
+          resources: () =>
+            advisedResources(
+              primaries,
+              (r) =>
+                store(builtin.pods, r.namespace ?? '').byIndex(
+                  INSTANCE_INDEX,
+                  `${r.namespace ?? ''}/${r.name}`,
+                ) as V1Pod[],
+            ),
+          enqueue: (r) => controller?.enqueue(r),
+        })
+      : undefined;
   const reconciler = new SummarizerServiceReconciler({
     client: manager.client,
     resources: (namespace) => pick(primaries, namespace),
     children: store,
     recorder,
     prober: setup.prober,
-    remediator: new Remediator({ client: manager.client, recorder, store, actions }),
+    remediator: new Remediator({
+      client: manager.client,
+      recorder,
+      store,
+      actions,
+      load: (cr) => monitor?.view(requestOf(cr))?.judgement,
+    }),
+    observations: {
+      load: (cr) => off ?? monitor?.view(requestOf(cr))?.status,
+      recommendations: (cr) => usage?.view(requestOf(cr)),
+    },
     inCluster: setup.inCluster,
     defaultImage: setup.defaultImage,
+    statusMetrics: new StatusMetrics(manager.metrics.registry),
   });
 
   const [first, ...others] = [...primaries.values()];
   if (!first) throw new Error('no namespace to watch');
-  return manager.addController({
+  controller = manager.addController({
     name: CONTROLLER_NAME,
     reconciler,
     for: first,
@@ -142,4 +209,103 @@ export function setupSummarizerController(manager: Manager, setup: ControllerSet
     forPredicate: specChanged,
     maxConcurrentReconciles: setup.workers,
   });
+  return controller;
+}
+
+/** The load monitor, run by the manager while this process leads. */
+function loadMonitor(
+  manager: Manager,
+  options: { scraper: Scraper; intervalMs: number; timeoutMs: number; concurrency: number },
+  deps: Pick<LoadMonitorOptions, 'resources' | 'pods' | 'enqueue'>,
+): LoadMonitor {
+  const metrics = loadMetrics();
+  manager.metrics.registry.registerMetric(metrics.scrapes);
+  manager.metrics.registry.registerMetric(metrics.scrapeDuration);
+  const monitor = new LoadMonitor({
+    ...options,
+    ...deps,
+    ...metrics,
+    logger: manager.logger.child({ component: 'load-monitor' }),
+  });
+  manager.add('load-monitor', (signal) => monitor.run(signal));
+  return monitor;
+}
+
+/** The usage reader (metrics-server), run by the manager while this process leads. */
+function usageMonitor(
+  manager: Manager,
+  scopes: readonly (string | undefined)[],
+  intervalMs: number,
+  deps: Pick<UsageMonitorOptions, 'resources' | 'enqueue'>,
+): UsageMonitor {
+  const monitor = new UsageMonitor({
+    ...deps,
+    client: manager.client,
+    scopes,
+    intervalMs,
+    logger: manager.logger.child({ component: 'usage-monitor' }),
+  });
+  manager.add('usage-monitor', (signal) => monitor.run(signal));
+  return monitor;
+}
+
+const parsedResources = new WeakMap<KubeObject, SummarizerService | undefined>();
+
+/** Every cached, parseable resource not being deleted. */
+function* liveResources(
+  primaries: Map<string | undefined, Informer<KubeObject>>,
+): Iterable<SummarizerService> {
+  for (const informer of primaries.values()) {
+    for (const raw of informer.store.list()) {
+      if (raw.metadata.deletionTimestamp) continue;
+      if (!parsedResources.has(raw)) {
+        const parsed = safeParseSummarizerService(raw);
+        parsedResources.set(raw, parsed.success ? parsed.data : undefined);
+      }
+      const cr = parsedResources.get(raw);
+      if (cr) yield cr;
+    }
+  }
+}
+
+const oomKilled = (pod: V1Pod) =>
+  (pod.status?.containerStatuses ?? []).some(
+    (c) =>
+      c.lastState?.terminated?.reason === 'OOMKilled' ||
+      c.state?.terminated?.reason === 'OOMKilled',
+  );
+
+function* advisedResources(
+  primaries: Map<string | undefined, Informer<KubeObject>>,
+  pods: (request: Request) => readonly V1Pod[],
+): Iterable<AdvisedResource> {
+  for (const cr of liveResources(primaries)) {
+    const request = { namespace: cr.metadata.namespace ?? '', name: cr.metadata.name };
+    const bump = cr.status?.remediation?.memoryBump;
+    const memoryLimit = bump?.memoryLimit ?? cr.spec.resources.limits?.memory;
+    yield {
+      request,
+      oomKilled:
+        bump !== undefined ||
+        (cr.status?.history ?? []).some((h) => h.action === 'MemoryBump') ||
+        pods(request).some(oomKilled),
+      ...(memoryLimit !== undefined ? { memoryLimit: String(memoryLimit) } : {}),
+      ...(cr.status?.recommendations ? { reported: cr.status.recommendations } : {}),
+    };
+  }
+}
+
+/** Every cached, parseable resource not being deleted, as the load monitor reads it. */
+function* monitoredResources(
+  primaries: Map<string | undefined, Informer<KubeObject>>,
+): Iterable<MonitoredResource> {
+  for (const cr of liveResources(primaries)) {
+    const scale = effectiveReplicas(cr);
+    yield {
+      request: { namespace: cr.metadata.namespace ?? '', name: cr.metadata.name },
+      specReplicas: scale.autoscaling ? scale.minReplicas : scale.replicas,
+      podRestartAfterMs: cr.spec.remediation.podRestart.afterSeconds * 1000,
+      ...(cr.status?.load ? { reported: cr.status.load } : {}),
+    };
+  }
 }

@@ -9,8 +9,9 @@
  */
 
 import type { V1Deployment } from '@kubernetes/client-node';
+import { ConditionType, getCondition } from '../api/conditions.js';
 import { ANNOTATIONS } from '../api/labels.js';
-import type { SummarizerServiceStatus } from '../api/status.js';
+import type { LoadStatus, Recommendations, SummarizerServiceStatus } from '../api/status.js';
 import { type SummarizerService, safeParseSummarizerService } from '../api/summarizerservice.js';
 import { overridesFrom } from '../remediation/overrides.js';
 import type { Plan, Remediator } from '../remediation/remediator.js';
@@ -57,6 +58,7 @@ import { type DesiredState, desiredState } from './desired.js';
 import { handOverReplicas } from './replicas.js';
 import { childResource, childResources, summarizerServices } from './resources.js';
 import { type BackendProbe, computeStatus, statusNeedsUpdate } from './status.js';
+import type { StatusMetrics } from './status-metrics.js';
 
 export interface ReconcilerDeps {
   client: KubeClient;
@@ -69,8 +71,18 @@ export interface ReconcilerDeps {
   prober?: BackendProber;
   /** undefined: no remediation at all (the operator only converges on the spec). */
   remediator?: Remediator;
+  /**
+   * What status.load (and status.recommendations) say: the monitors' last views, or why
+   * load is not read. undefined: status.load is left as it is.
+   */
+  observations?: {
+    load(cr: SummarizerService): LoadStatus | undefined;
+    recommendations?(cr: SummarizerService): Recommendations | undefined;
+  };
   inCluster: boolean;
   defaultImage: string;
+  /** Status as metrics (conditions, load) for alerting. */
+  statusMetrics?: StatusMetrics;
   now?: () => Date;
 }
 
@@ -103,7 +115,10 @@ export class SummarizerServiceReconciler implements Reconciler {
     const namespace = request.namespace ?? '';
     const raw = this.#deps.resources(namespace).get(namespace, request.name);
     // Gone, or going: garbage collection removes the children through their owner references.
-    if (!raw || raw.metadata.deletionTimestamp) return undefined;
+    if (!raw || raw.metadata.deletionTimestamp) {
+      this.#deps.statusMetrics?.forget(namespace, request.name);
+      return undefined;
+    }
 
     const { parsed, spec } = this.#parsed(raw);
     if (!parsed.success) {
@@ -173,12 +188,17 @@ export class SummarizerServiceReconciler implements Reconciler {
         }
       }
       await this.#prune(cr, desired.objects, ctx);
+      if (plan && remediator) await remediator.restartPod(cr, plan, ctx);
     } else {
       deployment = this.#cached(childResource('apps/v1', 'Deployment'), cr, cr.metadata.name);
     }
 
+    const load = this.#deps.observations?.load(cr);
+    const recommendations = this.#deps.observations?.recommendations?.(cr);
     const status = computeStatus({
       cr,
+      ...(load ? { load } : {}),
+      ...(recommendations ? { recommendations } : {}),
       deployment:
         deployment && isControlledBy(deployment, cr.metadata.uid ?? '')
           ? (deployment as V1Deployment)
@@ -198,6 +218,8 @@ export class SummarizerServiceReconciler implements Reconciler {
       now,
     });
     if (!(await this.#writeStatus(cr, status, resourceVersion, ctx))) return { requeue: true };
+    this.#recordBackendSaturation(raw, cr.status, status);
+    this.#deps.statusMetrics?.observe(namespace, cr.metadata.name, status);
     if (errors.length > 0) {
       // Requeue with backoff: the API server refused something; the status says what.
       return { requeue: true };
@@ -257,13 +279,36 @@ export class SummarizerServiceReconciler implements Reconciler {
   #nextLookMs(plan: Plan | undefined, backend: BackendProbe): number | undefined {
     // A probe that cannot run from here (Unknown) is not worth polling.
     const probe = backend.state === 'unknown' ? undefined : this.#deps.prober?.intervalMs;
+    const load = plan?.load;
     const waiting =
       plan !== undefined &&
       (plan.decision.held !== undefined ||
         plan.decision.status.remediation?.scaleUp !== undefined ||
-        plan.verdict.kind === 'overloaded');
+        plan.decision.status.remediation?.podRestart !== undefined ||
+        load?.problemPod !== undefined ||
+        load?.state === 'Saturated' ||
+        load?.state === 'BackendSaturated');
     if (!waiting) return probe;
     return Math.min(probe ?? REMEDIATION_POLL_MS, REMEDIATION_POLL_MS);
+  }
+
+  /**
+   * An Event when LM Studio becomes the bottleneck (condition BackendSaturated turns True),
+   * with the figures, and when it keeps up again: what an SRE would be paged with.
+   */
+  #recordBackendSaturation(
+    raw: KubeObject,
+    before: SummarizerServiceStatus | undefined,
+    after: SummarizerServiceStatus,
+  ): void {
+    const was = getCondition(before?.conditions, ConditionType.BackendSaturated)?.status;
+    const now = getCondition(after.conditions, ConditionType.BackendSaturated);
+    if (!now || was === now.status) return;
+    if (now.status === 'True') {
+      this.#deps.recorder.record(raw, 'Warning', 'BackendSaturated', 'Observe', now.message);
+    } else if (was === 'True' && now.status === 'False') {
+      this.#deps.recorder.record(raw, 'Normal', 'BackendKeepsUp', 'Observe', now.message);
+    }
   }
 
   /**

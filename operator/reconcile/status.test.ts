@@ -105,6 +105,8 @@ describe('computeStatus', () => {
       Progressing: 'False/RolloutComplete',
       Degraded: 'False/AsExpected',
       BackendReachable: 'True/Reachable',
+      // Not read in this test: said so, never guessed.
+      BackendSaturated: 'Unknown/NoLoadMetrics',
     });
     expect(status).toMatchObject({
       observedGeneration: 4,
@@ -206,6 +208,7 @@ describe('computeStatus', () => {
       Progressing: 'False/RolloutComplete',
       Degraded: 'True/BackendUnreachable',
       BackendReachable: 'False/BackendUnreachable',
+      BackendSaturated: 'Unknown/NoLoadMetrics',
     });
     expect(getCondition(status.conditions, 'BackendReachable')?.message).toBe(
       'connect ECONNREFUSED 10.0.0.5:1234',

@@ -13,7 +13,12 @@ import {
   setCondition,
 } from '../api/conditions.js';
 import { CONTAINER_NAME, childNames, labelSelectorString, selectorLabels } from '../api/labels.js';
-import type { Condition, SummarizerServiceStatus } from '../api/status.js';
+import type {
+  Condition,
+  LoadStatus,
+  Recommendations,
+  SummarizerServiceStatus,
+} from '../api/status.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
 import { namespaceOf, type OwnershipConflict } from './children.js';
 import { canonicalJson } from './hash.js';
@@ -44,6 +49,10 @@ export interface StatusObservation {
   remediation?: RemediationStatusFields;
   /** Applied after the computed conditions, so remediation has the last word. */
   conditionOverrides?: readonly ConditionUpdate[];
+  /** status.load to report; default: cr.status.load, unchanged (not scraped yet). */
+  load?: LoadStatus;
+  /** status.recommendations to report; default: cr.status.recommendations, unchanged. */
+  recommendations?: Recommendations;
   now: Date;
 }
 
@@ -293,6 +302,35 @@ function backendCondition(backend: BackendProbe): ConditionUpdate {
   }
 }
 
+/** LM Studio as the bottleneck, from status.load (the figures are in its message). */
+export function backendSaturatedCondition(load: LoadStatus | undefined): ConditionUpdate {
+  const base = { type: ConditionType.BackendSaturated };
+  if (!load || load.state === 'Unknown') {
+    return {
+      ...base,
+      status: 'Unknown',
+      reason: Reason.NoLoadMetrics,
+      message: load?.message ?? 'load not read yet',
+    };
+  }
+  if (load.state === 'BackendSaturated') {
+    return {
+      ...base,
+      status: 'True',
+      reason: /refuses or times out/.test(load.message)
+        ? Reason.BackendRefusing
+        : Reason.LatencyAboveBaseline,
+      message: load.message,
+    };
+  }
+  return {
+    ...base,
+    status: 'False',
+    reason: Reason.BackendKeepsUp,
+    message: 'LM Studio keeps its usual latency',
+  };
+}
+
 function remediationFieldsOf(status: SummarizerServiceStatus | undefined): RemediationStatusFields {
   const { currentRevision, lastHealthyRevision, failedRevision, remediation, history } =
     status ?? {};
@@ -341,6 +379,7 @@ export function computeStatus(obs: StatusObservation): SummarizerServiceStatus {
     progressingCondition(obs, rollout),
     degradedCondition(obs, rollout),
     backendCondition(obs.backend),
+    backendSaturatedCondition(obs.load ?? cr.status?.load),
     ...(obs.conditionOverrides ?? []),
   ];
   for (const update of updates) conditions = setCondition(conditions, update, now, generation);
@@ -354,6 +393,10 @@ export function computeStatus(obs: StatusObservation): SummarizerServiceStatus {
     endpoint: endpointOf(cr, obs.conflicts),
     state: stateOf(conditions, cr.spec.paused === true),
     ...(served ? { servedImageTag: served } : {}),
+    ...((obs.load ?? cr.status?.load) ? { load: obs.load ?? cr.status?.load } : {}),
+    ...((obs.recommendations ?? cr.status?.recommendations)
+      ? { recommendations: obs.recommendations ?? cr.status?.recommendations }
+      : {}),
     ...(obs.remediation ?? remediationFieldsOf(cr.status)),
   };
 }

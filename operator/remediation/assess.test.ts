@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { assess } from './assess.js';
 import { deployment, pod, replicaSet } from './fixtures.test-helpers.js';
 
-const now = Date.parse('2026-01-01T00:10:00Z');
 const reachable = { state: 'reachable' as const };
 const unreachable = { state: 'unreachable' as const, reason: 'ECONNREFUSED' };
 // Revision 1 (hash old) is the earlier template; revision 2 (hash new) is being rolled out.
@@ -10,24 +9,23 @@ const sets = [replicaSet('1', 'old'), replicaSet('2', 'new')];
 
 describe('assess', () => {
   it('is healthy when the rollout is complete and the current pods are ready', () => {
-    const verdict = assess(
-      { deployment: deployment({}), replicaSets: sets, pods: [pod('new')], backend: reachable },
-      now,
-    );
+    const verdict = assess({
+      deployment: deployment({}),
+      replicaSets: sets,
+      pods: [pod('new')],
+      backend: reachable,
+    });
     expect(verdict.kind).toBe('healthy');
   });
 
   it('waits while the Deployment controller has not seen the new template', () => {
     const d = deployment({ generation: 3, observedGeneration: 2 });
-    const verdict = assess(
-      {
-        deployment: d,
-        replicaSets: sets,
-        pods: [pod('old', { waiting: 'CrashLoopBackOff' })],
-        backend: reachable,
-      },
-      now,
-    );
+    const verdict = assess({
+      deployment: d,
+      replicaSets: sets,
+      pods: [pod('old', { waiting: 'CrashLoopBackOff' })],
+      backend: reachable,
+    });
     expect(verdict.kind).toBe('progressing');
   });
 
@@ -45,15 +43,12 @@ describe('assess', () => {
         total: 2,
         progressing: { status: 'True', reason: 'ReplicaSetUpdated' },
       });
-      const verdict = assess(
-        {
-          deployment: d,
-          replicaSets: sets,
-          pods: [pod('old'), pod('new', { ready: false, waiting: reason, restarts: 3 })],
-          backend: reachable,
-        },
-        now,
-      );
+      const verdict = assess({
+        deployment: d,
+        replicaSets: sets,
+        pods: [pod('old'), pod('new', { ready: false, waiting: reason, restarts: 3 })],
+        backend: reachable,
+      });
       expect(verdict).toMatchObject({ kind: 'failed', reason });
       expect((verdict as { message: string }).message).toContain(reason);
     }
@@ -62,15 +57,12 @@ describe('assess', () => {
   it('ignores failures of pods from an older ReplicaSet (after a rollback they linger)', () => {
     const d = deployment({ revision: '3' });
     const rolledBack = [replicaSet('3', 'old'), replicaSet('2', 'new')];
-    const verdict = assess(
-      {
-        deployment: d,
-        replicaSets: rolledBack,
-        pods: [pod('old'), pod('new', { ready: false, waiting: 'CrashLoopBackOff' })],
-        backend: reachable,
-      },
-      now,
-    );
+    const verdict = assess({
+      deployment: d,
+      replicaSets: rolledBack,
+      pods: [pod('old'), pod('new', { ready: false, waiting: 'CrashLoopBackOff' })],
+      backend: reachable,
+    });
     expect(verdict.kind).toBe('healthy');
   });
 
@@ -89,9 +81,10 @@ describe('assess', () => {
         lastTerminated: 'OOMKilled',
       }),
     ];
-    expect(
-      assess({ deployment: d, replicaSets: sets, pods, backend: reachable }, now),
-    ).toMatchObject({ kind: 'failed', reason: 'OOMKilled' });
+    expect(assess({ deployment: d, replicaSets: sets, pods, backend: reachable })).toMatchObject({
+      kind: 'failed',
+      reason: 'OOMKilled',
+    });
   });
 
   it('fails a rollout past its progress deadline, unless LM Studio is down (then: backendDown)', () => {
@@ -101,10 +94,11 @@ describe('assess', () => {
       progressing: { status: 'False', reason: 'ProgressDeadlineExceeded' },
     });
     const pods = [pod('new', { ready: false })];
-    expect(
-      assess({ deployment: d, replicaSets: sets, pods, backend: reachable }, now),
-    ).toMatchObject({ kind: 'failed', reason: 'ProgressDeadlineExceeded' });
-    const down = assess({ deployment: d, replicaSets: sets, pods, backend: unreachable }, now);
+    expect(assess({ deployment: d, replicaSets: sets, pods, backend: reachable })).toMatchObject({
+      kind: 'failed',
+      reason: 'ProgressDeadlineExceeded',
+    });
+    const down = assess({ deployment: d, replicaSets: sets, pods, backend: unreachable });
     expect(down.kind).toBe('backendDown');
     expect((down as { message: string }).message).toContain('ECONNREFUSED');
   });
@@ -115,35 +109,30 @@ describe('assess', () => {
       ready: 0,
       progressing: { status: 'False', reason: 'ProgressDeadlineExceeded' },
     });
-    const verdict = assess(
-      {
-        deployment: d,
-        replicaSets: sets,
-        pods: [pod('new', { ready: false, waiting: 'CrashLoopBackOff' })],
-        backend: unreachable,
-      },
-      now,
-    );
+    const verdict = assess({
+      deployment: d,
+      replicaSets: sets,
+      pods: [pod('new', { ready: false, waiting: 'CrashLoopBackOff' })],
+      backend: unreachable,
+    });
     expect(verdict).toMatchObject({ kind: 'failed', reason: 'CrashLoopBackOff' });
   });
 
-  it('calls established pods that stop being ready overloaded, with the time they stopped', () => {
+  it('does not take established pods that stop being ready for overload (readiness does not follow load)', () => {
     const d = deployment({ replicas: 2, ready: 1, available: 1 });
     const pods = [
       pod('new', { name: 'a' }),
       pod('new', { name: 'b', ready: false, readySince: '2026-01-01T00:08:00Z' }),
     ];
-    const verdict = assess({ deployment: d, replicaSets: sets, pods, backend: reachable }, now);
-    expect(verdict).toMatchObject({
-      kind: 'overloaded',
-      notReadySince: Date.parse('2026-01-01T00:08:00Z'),
-    });
-    expect(assess({ deployment: d, replicaSets: sets, pods, backend: unreachable }, now).kind).toBe(
+    const verdict = assess({ deployment: d, replicaSets: sets, pods, backend: reachable });
+    expect(verdict).toMatchObject({ kind: 'progressing' });
+    expect(verdict.message).toContain('1 of 2 running pod(s) not ready');
+    expect(assess({ deployment: d, replicaSets: sets, pods, backend: unreachable }).kind).toBe(
       'backendDown',
     );
   });
 
-  it('does not call a rollout in progress overloaded', () => {
+  it('calls a rollout in progress progressing', () => {
     const d = deployment({
       replicas: 2,
       updated: 1,
@@ -153,7 +142,7 @@ describe('assess', () => {
       progressing: { status: 'True', reason: 'ReplicaSetUpdated' },
     });
     const pods = [pod('old'), pod('old', { name: 'o2' }), pod('new', { ready: false })];
-    expect(assess({ deployment: d, replicaSets: sets, pods, backend: reachable }, now).kind).toBe(
+    expect(assess({ deployment: d, replicaSets: sets, pods, backend: reachable }).kind).toBe(
       'progressing',
     );
   });

@@ -14,7 +14,6 @@ import type { V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kube
 import { CONTAINER_NAME } from '../api/labels.js';
 import type { BackendProbe } from '../reconcile/status.js';
 import { rolloutState } from '../reconcile/status.js';
-import { parseKubeTime } from '../runtime/index.js';
 
 /** A failure the operator can name. */
 export const FAILURE_REASONS = [
@@ -40,9 +39,7 @@ export type Verdict =
   | { kind: 'progressing'; message: string }
   | { kind: 'failed'; reason: FailureReason; message: string }
   /** LM Studio is down and the pods only fail to become ready: nothing to roll back. */
-  | { kind: 'backendDown'; message: string }
-  /** Running, not crashing, LM Studio fine, yet not ready: not keeping up. */
-  | { kind: 'overloaded'; message: string; notReadySince: number };
+  | { kind: 'backendDown'; message: string };
 
 export interface Observation {
   deployment: V1Deployment | undefined;
@@ -115,20 +112,7 @@ export function podFailure(
 const isReady = (pod: V1Pod) =>
   pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-/** When the earliest of these unready, running pods stopped being ready (ms since epoch). */
-function notReadySince(pods: readonly V1Pod[], now: number): number {
-  let since = now;
-  for (const pod of pods) {
-    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
-    const at = ready?.lastTransitionTime
-      ? parseKubeTime(String(ready.lastTransitionTime))
-      : Number.NaN;
-    if (Number.isFinite(at)) since = Math.min(since, at);
-  }
-  return since;
-}
-
-export function assess(observation: Observation, now: number): Verdict {
+export function assess(observation: Observation): Verdict {
   const { deployment, replicaSets, pods, backend } = observation;
   const rollout = rolloutState(deployment);
   if (!deployment || rollout.phase === 'missing') {
@@ -174,10 +158,11 @@ export function assess(observation: Observation, now: number): Verdict {
           message: `${unready.length} pod(s) not ready while LM Studio is unreachable: ${backend.reason}`,
         };
       }
+      // Not overload: the service's /readyz does not follow load (it fails only while a pod
+      // shuts down). Load is read from the pods' own metrics (operator/load/).
       return {
-        kind: 'overloaded',
-        message: `${unready.length} of ${running.length} running pod(s) not ready, not crashing, LM Studio reachable`,
-        notReadySince: notReadySince(unready, now),
+        kind: 'progressing',
+        message: `${unready.length} of ${running.length} running pod(s) not ready (not crashing, LM Studio reachable)`,
       };
     }
     return { kind: 'progressing', message: rollout.message };

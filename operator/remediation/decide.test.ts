@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { judgement } from '../load/fixtures.test-helpers.js';
 import type { Verdict } from './assess.js';
 import { type DecisionInput, decide } from './decide.js';
 import { summarizerService } from './fixtures.test-helpers.js';
@@ -21,6 +22,7 @@ function input(
     knownRevisions: new Set(['aaaa', 'bbbb']),
     effectiveMemoryLimit: '1Gi',
     effectiveReplicas: 1,
+    livePods: new Set(['uid-a', 'uid-b']),
     now,
     ...overrides,
   };
@@ -220,42 +222,82 @@ describe('decide: memory bump', () => {
   });
 });
 
-describe('decide: emergency scale-up', () => {
+describe('decide: emergency scale-up on load', () => {
   const spec = {
     replicas: 2,
     remediation: { cooldownSeconds: 60, scaleUp: { replicas: 5, afterSeconds: 30 } },
   };
-  const overloaded = (secondsAgo: number): Verdict => ({
-    kind: 'overloaded',
-    message: '1 of 2 not ready',
-    notReadySince: now.getTime() - secondsAgo * 1000,
-  });
+  const saturated = (seconds: number) => judgement('Saturated', { saturatedForMs: seconds * 1000 });
 
-  it('waits afterSeconds, then raises replicas, then goes back after cooldownSeconds of health', () => {
+  it('waits afterSeconds of saturation, then raises replicas, then goes back after cooldownSeconds of calm', () => {
     const cr = summarizerService(spec, { lastHealthyRevision: 'bbbb' });
-    expect(decide(input({ cr, verdict: overloaded(10), effectiveReplicas: 2 })).held).toContain(
-      '10 s of 30 s',
+    const early = decide(
+      input({ cr, verdict: healthy, load: saturated(10), effectiveReplicas: 2 }),
     );
+    expect(early.action).toBeUndefined();
+    expect(early.held).toContain('saturated for 10 s of 30 s');
 
-    const up = decide(input({ cr, verdict: overloaded(40), effectiveReplicas: 2 }));
-    expect(up.action).toMatchObject({ action: 'ScaleUp', from: '2', to: '5' });
+    const up = decide(input({ cr, verdict: healthy, load: saturated(40), effectiveReplicas: 2 }));
+    expect(up.action).toMatchObject({ action: 'ScaleUp', reason: 'Saturated', from: '2', to: '5' });
     expect(up.conditions[0]?.reason).toBe('ScaledUp');
 
-    const healthyFor = (seconds: number, status: typeof up.status) =>
+    const later = (seconds: number, status: typeof up.status, load = judgement('Calm')) =>
       decide(
         input({
           cr: summarizerService(spec, status),
           verdict: healthy,
+          load,
           effectiveReplicas: 5,
           now: new Date(now.getTime() + seconds * 1000),
         }),
       );
-    const starting = healthyFor(10, up.status);
-    expect(starting.action).toBeUndefined();
-    expect(starting.status.remediation?.scaleUp?.healthySince).toBeDefined();
-    const back = healthyFor(75, starting.status);
-    expect(back.action).toMatchObject({ action: 'ScaleUpReverted', from: '5' });
+    const calmStarts = later(10, up.status);
+    expect(calmStarts.action).toBeUndefined();
+    expect(calmStarts.status.remediation?.scaleUp?.healthySince).toBeDefined();
+    // Still saturated at five pods: the calm clock starts again.
+    const busyAgain = later(40, calmStarts.status, judgement('Busy', { calm: false }));
+    expect(busyAgain.status.remediation?.scaleUp?.healthySince).toBeUndefined();
+    const calmAgain = later(50, busyAgain.status);
+    expect(later(100, calmAgain.status).action).toBeUndefined();
+    const back = later(115, calmAgain.status);
+    expect(back.action).toMatchObject({ action: 'ScaleUpReverted', reason: 'Calm', from: '5' });
     expect(back.status.remediation?.scaleUp).toBeUndefined();
+  });
+
+  it('never scales up while LM Studio is the bottleneck, nor before its usual latency is known', () => {
+    const cr = summarizerService(spec, {});
+    const backend = decide(
+      input({
+        cr,
+        verdict: healthy,
+        load: judgement('BackendSaturated', {
+          backend: { state: 'saturated', why: 'latency', ratio: 4 },
+        }),
+        effectiveReplicas: 2,
+      }),
+    );
+    expect(backend.action).toBeUndefined();
+    expect(backend.held).toMatch(/^no scale-up: /);
+    const unknown = decide(
+      input({
+        cr,
+        verdict: healthy,
+        load: judgement('Saturated', { saturatedForMs: 600_000, backend: { state: 'unknown' } }),
+        effectiveReplicas: 2,
+      }),
+    );
+    expect(unknown.action).toBeUndefined();
+    expect(unknown.held).toMatch(/usual latency is not known yet/);
+  });
+
+  it('does not scale up on load during a rollout, nor without load figures', () => {
+    const cr = summarizerService(spec, {});
+    const progressing: Verdict = { kind: 'progressing', message: 'rolling' };
+    expect(
+      decide(input({ cr, verdict: progressing, load: saturated(600), effectiveReplicas: 2 }))
+        .action,
+    ).toBeUndefined();
+    expect(decide(input({ cr, verdict: healthy, effectiveReplicas: 2 })).action).toBeUndefined();
   });
 
   it('never goes beyond the autoscaling maximum', () => {
@@ -264,11 +306,114 @@ describe('decide: emergency scale-up', () => {
       {},
     );
     expect(
-      decide(input({ cr, verdict: overloaded(40), effectiveReplicas: 1 })).action,
+      decide(input({ cr, verdict: healthy, load: saturated(40), effectiveReplicas: 1 })).action,
     ).toMatchObject({ to: '3' });
-    expect(decide(input({ cr, verdict: overloaded(40), effectiveReplicas: 3 })).held).toContain(
-      'already at 3',
+    expect(
+      decide(input({ cr, verdict: healthy, load: saturated(40), effectiveReplicas: 3 })).held,
+    ).toContain('already at 3');
+  });
+
+  it('goes back to the spec when load can no longer be read: an emergency measure is temporary', () => {
+    const up = decide(
+      input({
+        cr: summarizerService(spec, {}),
+        verdict: healthy,
+        load: saturated(40),
+        effectiveReplicas: 2,
+      }),
     );
+    const unread = (seconds: number, status: typeof up.status) =>
+      decide(
+        input({
+          cr: summarizerService(spec, status),
+          verdict: healthy,
+          effectiveReplicas: 5,
+          now: new Date(now.getTime() + seconds * 1000),
+        }),
+      );
+    const first = unread(5, up.status);
+    expect(unread(70, first.status).action).toMatchObject({ action: 'ScaleUpReverted' });
+  });
+});
+
+describe('decide: restart of the problematic pod', () => {
+  const spec = { replicas: 2, remediation: { cooldownSeconds: 60 } };
+  const problem = {
+    pod: 'llmplan-a',
+    uid: 'uid-a',
+    reason: 'ErrorsOutOfLine' as const,
+    message: 'pod llmplan-a answered 9 of 10 with 5xx',
+  };
+
+  it('decides one restart, records it, keeps it until the pod is gone, and waits out the cooldown', () => {
+    const cr = summarizerService(spec, {});
+    const d = decide(
+      input({ cr, verdict: healthy, load: judgement('Calm', { problemPod: problem }) }),
+    );
+    expect(d.action).toMatchObject({
+      action: 'PodRestart',
+      reason: 'ErrorsOutOfLine',
+      from: 'llmplan-a',
+    });
+    expect(d.status.remediation?.podRestart).toMatchObject({ pod: 'llmplan-a', uid: 'uid-a' });
+    expect(d.status.history).toHaveLength(1);
+
+    // Still there: the decision stays (the reconciler evicts it again), nothing new.
+    const pending = decide(
+      input({
+        cr: summarizerService(spec, d.status),
+        verdict: healthy,
+        load: judgement('Calm', { problemPod: problem }),
+        now: new Date(now.getTime() + 5_000),
+      }),
+    );
+    expect(pending.action).toBeUndefined();
+    expect(pending.status.remediation?.podRestart?.uid).toBe('uid-a');
+
+    // Evicted (terminating, so no longer live) while the judgement, a round old, still
+    // names it: done, and never decided again.
+    const evicted = decide(
+      input({
+        cr: summarizerService({ ...spec, remediation: { cooldownSeconds: 0 } }, pending.status),
+        verdict: healthy,
+        load: judgement('Calm', { problemPod: problem }),
+        livePods: new Set(['uid-b', 'uid-c']),
+        now: new Date(now.getTime() + 6_000),
+      }),
+    );
+    expect(evicted.status.remediation?.podRestart).toBeUndefined();
+    expect(evicted.action).toBeUndefined();
+
+    // Gone: the decision is done; another pod out of line waits for the cooldown.
+    const next = decide(
+      input({
+        cr: summarizerService(spec, pending.status),
+        verdict: healthy,
+        load: judgement('Calm', { problemPod: { ...problem, pod: 'llmplan-b', uid: 'uid-b' } }),
+        livePods: new Set(['uid-b', 'uid-c']),
+        now: new Date(now.getTime() + 10_000),
+      }),
+    );
+    expect(next.status.remediation?.podRestart).toBeUndefined();
+    expect(next.action).toBeUndefined();
+    expect(next.held).toMatch(/restart of pod llmplan-b .*cooldown/);
+  });
+
+  it('restarts nothing while a new template rolls out, when switched off, or when paused', () => {
+    const load = judgement('Calm', { problemPod: problem });
+    const progressing: Verdict = { kind: 'progressing', message: 'rolling' };
+    expect(
+      decide(input({ cr: summarizerService(spec, {}), verdict: progressing, load })).action,
+    ).toBeUndefined();
+    // An established rollout with a sibling not ready: allowed (the PDB has the last word).
+    const settled = summarizerService(spec, { lastHealthyRevision: 'bbbb' });
+    expect(decide(input({ cr: settled, verdict: progressing, load })).action).toMatchObject({
+      action: 'PodRestart',
+    });
+    const off = summarizerService({ ...spec, remediation: { podRestart: { enabled: false } } }, {});
+    expect(decide(input({ cr: off, verdict: healthy, load })).action).toBeUndefined();
+    const paused = summarizerService({ ...spec, paused: true }, {});
+    expect(decide(input({ cr: paused, verdict: healthy, load })).action).toBeUndefined();
   });
 });
 

@@ -19,8 +19,12 @@ import {
   type SummarizerServiceStatus,
 } from '../api/status.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
+import type { LoadJudgement } from '../load/judge.js';
 import { parseKubeTime } from '../runtime/index.js';
 import type { Verdict } from './assess.js';
+
+/** A pod restart the PDB keeps refusing is given up after this long (the record stays). */
+export const POD_RESTART_GIVE_UP_MS = 10 * 60_000;
 
 const HOUR_MS = 3_600_000;
 
@@ -40,6 +44,13 @@ export interface DecisionInput {
   effectiveMemoryLimit: string | undefined;
   /** The replica floor the workload has now (spec replicas or HPA minimum, bumps included). */
   effectiveReplicas: number;
+  /**
+   * What the pods' own metrics say (operator/load/); undefined when load is not read (no
+   * monitor, or not scraped yet): then no load-based action is taken.
+   */
+  load?: LoadJudgement;
+  /** uids of the resource's pods that exist and are not terminating (a pending restart's target). */
+  livePods: ReadonlySet<string>;
   now: Date;
 }
 
@@ -99,6 +110,46 @@ function gate(
   return undefined;
 }
 
+/**
+ * Whether the load calls for a scale-up now: the pods saturated for scaleUp.afterSeconds
+ * while LM Studio keeps its usual latency. `to` is the target, or `held` says why not.
+ */
+function scaleUpWanted(
+  cr: SummarizerService,
+  load: LoadJudgement,
+  effective: number,
+  now: number,
+  state: RemediationState,
+  history: readonly HistoryEntry[],
+): { to?: number; held?: string } {
+  const { scaleUp } = cr.spec.remediation;
+  if (state.scaleUp) return {};
+  if (load.state === 'BackendSaturated') {
+    return { held: `no scale-up: ${load.message}` };
+  }
+  if (load.state !== 'Saturated') return {};
+  if (load.latest?.backend.state !== 'normal') {
+    return {
+      held: "saturated, but LM Studio's usual latency is not known yet: no scale-up until it is (more pods could deepen its queue)",
+    };
+  }
+  const autoscaling = cr.spec.autoscaling;
+  const target = autoscaling.enabled
+    ? Math.min(scaleUp.replicas, autoscaling.maxReplicas)
+    : scaleUp.replicas;
+  const waited = load.saturatedForMs;
+  if (waited < scaleUp.afterSeconds * 1000) {
+    return {
+      held: `saturated for ${Math.floor(waited / 1000)} s of ${scaleUp.afterSeconds} s`,
+    };
+  }
+  if (target <= effective) {
+    return { held: `saturated, already at ${effective} replicas (scale-up target ${target})` };
+  }
+  const blocked = gate(cr, state, history, now);
+  return blocked ? { held: `scale-up: ${blocked}` } : { to: target };
+}
+
 export function decide(input: DecisionInput): Decision {
   const { cr, verdict, specRevision, now } = input;
   const nowMs = now.getTime();
@@ -152,10 +203,22 @@ export function decide(input: DecisionInput): Decision {
     if (failedRevision === served) failedRevision = undefined;
   }
 
-  // 3. The scale-up ends after cooldownSeconds of health (back to the spec, always allowed).
+  // A decided restart lasts until its pod is gone (or the PDB refused it for too long).
+  const pending = state.podRestart;
+  if (
+    pending &&
+    (!input.livePods.has(pending.uid) ||
+      nowMs - parseKubeTime(pending.since) > POD_RESTART_GIVE_UP_MS)
+  ) {
+    state = { ...state, podRestart: undefined };
+  }
+
+  // 3. The scale-up ends after cooldownSeconds of calm: the rollout healthy and the load
+  // (when it can be read) fitting the spec's replicas again. Going back is always allowed.
   const scaleUp = state.scaleUp;
+  const load = input.load;
   if (scaleUp) {
-    if (verdict.kind === 'healthy') {
+    if (verdict.kind === 'healthy' && (load?.calm ?? true)) {
       const healthySince = scaleUp.healthySince ?? time;
       state = { ...state, scaleUp: { ...scaleUp, healthySince } };
       if (
@@ -167,10 +230,10 @@ export function decide(input: DecisionInput): Decision {
         record(
           {
             action: 'ScaleUpReverted',
-            reason: 'Healthy',
+            reason: 'Calm',
             from,
             to: 'spec',
-            message: `healthy for ${remediation.cooldownSeconds} s: back to the replicas of the spec`,
+            message: `calm for ${remediation.cooldownSeconds} s (${load ? load.message : 'load not read'}): back to the replicas of the spec`,
           },
           specRevision,
         );
@@ -247,39 +310,55 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
+  if (mayAct && load && verdict.kind === 'healthy' && !action && remediation.scaleUp.enabled) {
+    const wanted = scaleUpWanted(cr, load, input.effectiveReplicas, nowMs, state, history);
+    if (wanted.held) held = wanted.held;
+    if (wanted.to !== undefined && !state.scaleUp) {
+      state = { ...state, scaleUp: { replicas: wanted.to, since: time } };
+      record(
+        {
+          action: 'ScaleUp',
+          reason: 'Saturated',
+          from: String(input.effectiveReplicas),
+          to: String(wanted.to),
+          message: `${load.message}; replicas ${input.effectiveReplicas} → ${wanted.to} until calm for ${remediation.cooldownSeconds} s`,
+        },
+        specRevision,
+      );
+    }
+  }
+
+  // Not during a rollout of a new template (its pods are the rollout's business), but a
+  // sibling that is merely not ready does not stop it: the PodDisruptionBudget does.
+  const problem = load?.problemPod;
+  const settled =
+    verdict.kind === 'healthy' ||
+    (verdict.kind === 'progressing' && servingSpec && lastHealthyRevision === served);
   if (
     mayAct &&
-    verdict.kind === 'overloaded' &&
-    !state.scaleUp &&
+    problem &&
+    // Only a pod still there and not terminating: the judgement may be a round old, and a
+    // pod being evicted must not be decided again.
+    input.livePods.has(problem.uid) &&
+    settled &&
     !action &&
-    remediation.scaleUp.enabled
+    !state.podRestart &&
+    remediation.podRestart.enabled
   ) {
-    const waited = nowMs - verdict.notReadySince;
-    const autoscaling = cr.spec.autoscaling;
-    const target = autoscaling.enabled
-      ? Math.min(remediation.scaleUp.replicas, autoscaling.maxReplicas)
-      : remediation.scaleUp.replicas;
-    if (waited < remediation.scaleUp.afterSeconds * 1000) {
-      held = `not keeping up for ${Math.floor(waited / 1000)} s of ${remediation.scaleUp.afterSeconds} s`;
-    } else if (target <= input.effectiveReplicas) {
-      held = `already at ${input.effectiveReplicas} replicas (scale-up target ${target})`;
+    const blocked = gate(cr, state, history, nowMs);
+    if (blocked) {
+      held = `restart of pod ${problem.pod} (${problem.reason}): ${blocked}`;
     } else {
-      const blocked = gate(cr, state, history, nowMs);
-      if (blocked) {
-        held = blocked;
-      } else {
-        state = { ...state, scaleUp: { replicas: target, since: time } };
-        record(
-          {
-            action: 'ScaleUp',
-            reason: 'NotKeepingUp',
-            from: String(input.effectiveReplicas),
-            to: String(target),
-            message: `${verdict.message}; replicas ${input.effectiveReplicas} → ${target} until healthy for ${remediation.cooldownSeconds} s`,
-          },
-          specRevision,
-        );
-      }
+      state = { ...state, podRestart: { pod: problem.pod, uid: problem.uid, since: time } };
+      record(
+        {
+          action: 'PodRestart',
+          reason: problem.reason,
+          from: problem.pod,
+          message: `${problem.message}; evicting it (its siblings keep serving, the PodDisruptionBudget holds)`,
+        },
+        specRevision,
+      );
     }
   }
 
@@ -317,7 +396,7 @@ export function decide(input: DecisionInput): Decision {
     conditions.push(
       degraded(
         Reason.ScaledUp,
-        `emergency scale-up to ${state.scaleUp.replicas} replicas since ${state.scaleUp.since}; back to the spec after ${remediation.cooldownSeconds} s of health`,
+        `emergency scale-up to ${state.scaleUp.replicas} replicas since ${state.scaleUp.since} (the pods were saturated); back to the spec after ${remediation.cooldownSeconds} s of calm`,
       ),
     );
   }

@@ -20,11 +20,13 @@ import { Counter } from 'prom-client';
 import { ANNOTATIONS, LABELS } from '../api/labels.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
 import { type SummarizerService, summarizerServices } from '../api/summarizerservice.js';
+import type { LoadJudgement } from '../load/judge.js';
 import { isControlledBy } from '../reconcile/children.js';
 import type { ConfigData } from '../reconcile/config.js';
 import { effectiveReplicas } from '../reconcile/desired.js';
 import type { BackendProbe } from '../reconcile/status.js';
 import {
+  type ApiError,
   builtin,
   CONTROLLER_OWNER_UID_INDEX,
   canonicalJson,
@@ -32,11 +34,14 @@ import {
   type IndexFunc,
   isAlreadyExists,
   isConflict,
+  isNotFound,
   type KubeClient,
   type KubeObject,
   type ReadonlyStore,
   type ReconcileContext,
   type ResourceDescriptor,
+  resourcePath,
+  TooManyRequestsError,
 } from '../runtime/index.js';
 import { assess, type Verdict } from './assess.js';
 import { type Decision, decide } from './decide.js';
@@ -64,22 +69,28 @@ export interface RemediatorDeps {
   recorder: EventRecorder;
   /** Cache holding `namespace` for pods, ReplicaSets, ControllerRevisions, Deployments. */
   store(resource: ResourceDescriptor, namespace: string): ReadonlyStore<KubeObject>;
-  actions: Counter<'action' | 'reason'>;
+  actions: ActionsCounter;
+  /** The load monitor's judgement of a resource; undefined: load is not read. */
+  load?(cr: SummarizerService): LoadJudgement | undefined;
 }
 
 export interface Plan {
   verdict: Verdict;
+  /** The load judgement the decision saw, if load is read. */
+  load?: LoadJudgement;
   decision: Decision;
   revisions: Map<string, Revision>;
   /** Whether status already holds this decision (nothing to commit). */
   committed: boolean;
 }
 
-export function remediationActionsCounter(): Counter<'action' | 'reason'> {
+export type ActionsCounter = Counter<'action' | 'reason' | 'namespace' | 'name'>;
+
+export function remediationActionsCounter(): ActionsCounter {
   return new Counter({
     name: 'llmplan_remediation_actions_total',
-    help: 'Remediation actions the operator took by itself, by action and the signal that triggered it.',
-    labelNames: ['action', 'reason'],
+    help: 'Remediation actions the operator took by itself, by action, the signal that triggered it, and the SummarizerService.',
+    labelNames: ['action', 'reason', 'namespace', 'name'],
     registers: [],
   });
 }
@@ -123,7 +134,11 @@ export class Remediator {
       .store(builtin.replicaSets, namespace)
       .byIndex(INSTANCE_INDEX, key) as V1ReplicaSet[];
     const pods = this.#deps.store(builtin.pods, namespace).byIndex(INSTANCE_INDEX, key) as V1Pod[];
-    const verdict = assess({ deployment, replicaSets, pods, backend }, now.getTime());
+    const verdict = assess({ deployment, replicaSets, pods, backend });
+    const load = this.#deps.load?.(cr);
+    const livePods = new Set(
+      pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.uid ?? ''),
+    );
     const revisions = this.revisions(cr);
     const state = cr.status?.remediation;
     const scale = effectiveReplicas(cr, overridesFrom(state, revisions));
@@ -135,11 +150,13 @@ export class Remediator {
       knownRevisions: new Set(revisions.keys()),
       effectiveMemoryLimit: state?.memoryBump?.memoryLimit ?? specMemory(cr),
       effectiveReplicas: scale.autoscaling ? scale.minReplicas : scale.replicas,
+      ...(load ? { load } : {}),
+      livePods,
       now,
     });
     const committed =
       canonicalJson(remediationFields(cr.status)) === canonicalJson(decision.status);
-    return { verdict, decision, revisions, committed };
+    return { verdict, ...(load ? { load } : {}), decision, revisions, committed };
   }
 
   /**
@@ -194,7 +211,12 @@ export class Remediator {
       process.kill(process.pid, 'SIGKILL');
     }
     if (action) {
-      this.#deps.actions.inc({ action: action.action, reason: action.reason });
+      this.#deps.actions.inc({
+        action: action.action,
+        reason: action.reason,
+        namespace: cr.metadata.namespace ?? '',
+        name: cr.metadata.name,
+      });
       ctx.logger.warn(
         { action: action.action, reason: action.reason, from: action.from, to: action.to },
         `remediation: ${action.action}: ${action.message}`,
@@ -211,6 +233,46 @@ export class Remediator {
       );
     }
     return { ok: true, object: written };
+  }
+
+  /**
+   * Carries out a decided pod restart (status.remediation.podRestart): evicts the pod through
+   * the Eviction API, which refuses (429) while the PodDisruptionBudget allows no
+   * disruption; the decision stays in status and is tried again on the next reconcile.
+   * Eviction, not delete: a restart must never take the service below its budget.
+   */
+  async restartPod(cr: SummarizerService, plan: Plan, ctx: ReconcileContext): Promise<void> {
+    const pending = plan.decision.status.remediation?.podRestart;
+    if (!pending) return;
+    const namespace = cr.metadata.namespace ?? '';
+    const pod = this.#deps.store(builtin.pods, namespace).get(namespace, pending.pod);
+    if (!pod || pod.metadata.uid !== pending.uid || pod.metadata.deletionTimestamp) return;
+    try {
+      await this.#deps.client.request({
+        method: 'POST',
+        path: resourcePath(builtin.pods, { namespace, name: pending.pod, subresource: 'eviction' }),
+        body: {
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name: pending.pod, namespace },
+          deleteOptions: { preconditions: { uid: pending.uid } },
+        },
+        // A 429 here is the budget's answer, not throttling: no retry inside the reconcile.
+        maxRetries: 0,
+        signal: ctx.signal,
+      });
+      ctx.logger.info({ pod: pending.pod }, 'evicted the problematic pod');
+    } catch (error) {
+      if (isNotFound(error) || isConflict(error)) return; // gone, or replaced: nothing to do
+      if (error instanceof TooManyRequestsError || (error as ApiError).statusCode === 429) {
+        ctx.logger.info(
+          { pod: pending.pod, why: (error as ApiError).serverMessage },
+          'eviction refused by the PodDisruptionBudget; retried later',
+        );
+        return;
+      }
+      throw error;
+    }
   }
 
   /**

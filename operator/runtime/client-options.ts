@@ -86,6 +86,11 @@ export interface WatchEvent<T = KubeObject> {
 
 export interface RawRequest extends CallOptions {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /**
+   * Retries of a 429 (or a 5xx with Retry-After) for this call; default the client's. 0 when
+   * the 429 is an answer, not a throttle (an eviction the PodDisruptionBudget refuses).
+   */
+  maxRetries?: number;
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;

@@ -275,13 +275,22 @@ export class KubeClient {
 
   /** Any API call; resolves the parsed JSON body of a 2xx answer, throws typed errors otherwise. */
   async request<T>(req: RawRequest): Promise<T> {
+    const text = await this.requestText(req);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Any API call whose answer is not JSON (a pod's /metrics through `pods/proxy`): the body
+   * of a 2xx answer as text, typed errors otherwise. `maxBytes` bounds what is read.
+   */
+  async requestText(req: RawRequest & { maxBytes?: number }): Promise<string> {
     const info = { method: req.method, path: req.path };
     let retried401 = false;
     for (let attempt = 0; ; attempt++) {
       const response = await this.#send(req);
-      const text = await response.body.text();
+      const text = await readText(response.body, req.maxBytes, info);
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        return (text ? JSON.parse(text) : undefined) as T;
+        return text;
       }
       const error = apiErrorFrom(response.statusCode, parseBody(text), info);
       if (response.statusCode === 401 && !retried401) {
@@ -293,7 +302,7 @@ export class KubeClient {
       const retryAfterMs = retryAfter(response.headers['retry-after'], error);
       const retryable =
         response.statusCode === 429 || (response.statusCode >= 500 && retryAfterMs !== undefined);
-      if (retryable && attempt < this.#maxRetries && !req.signal?.aborted) {
+      if (retryable && attempt < (req.maxRetries ?? this.#maxRetries) && !req.signal?.aborted) {
         await sleep(Math.min(retryAfterMs ?? 1000, this.#maxRetryAfterMs), req.signal);
         continue;
       }
@@ -378,6 +387,27 @@ function withTypeMeta(resource: ResourceDescriptor, obj: ApplyObject): ApplyObje
     apiVersion: obj.apiVersion ?? apiVersionOf(resource),
     kind: obj.kind ?? resource.kind,
   };
+}
+
+/** The body as text, refusing (and destroying the stream) past `maxBytes`. */
+async function readText(
+  body: AsyncIterable<unknown> & { text(): Promise<string>; destroy(): unknown },
+  maxBytes: number | undefined,
+  info: RequestInfo,
+): Promise<string> {
+  if (maxBytes === undefined) return body.text();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Uint8Array;
+    size += bytes.byteLength;
+    if (size > maxBytes) {
+      body.destroy();
+      throw new TransportError(info, new Error(`response larger than ${maxBytes} bytes`));
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseBody(text: string): unknown {

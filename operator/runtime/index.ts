@@ -133,6 +133,7 @@ export {
   type LeaderElectionOptions,
   Manager,
   type ManagerOptions,
+  type Runnable,
 } from './manager.js';
 export { RuntimeMetrics, type RuntimeMetricsOptions } from './metrics.js';
 export {
@@ -142,6 +143,7 @@ export {
   nowMicroTime,
   parseKubeTime,
 } from './microtime.js';
+export { runEvery } from './periodic.js';
 export { parseQuantity, quantitiesEqual } from './quantity.js';
 export {
   BucketRateLimiter,

@@ -76,6 +76,13 @@ export interface InformerSelection<T extends KubeObject> {
   resyncPeriodMs?: number;
 }
 
+/**
+ * Work that runs only while this process leads, beside the controllers (controller-runtime's
+ * leader-election Runnable): started with a signal that aborts when leadership ends or the
+ * manager stops. A rejection is logged; it does not stop the manager.
+ */
+export type Runnable = (signal: AbortSignal) => Promise<void> | void;
+
 export class LeaderElectionLostError extends Error {
   override name = 'LeaderElectionLostError';
 }
@@ -89,6 +96,8 @@ export class Manager {
   readonly #opts: ManagerOptions;
   readonly #informers = new Map<string, Informer<KubeObject>>();
   readonly #controllers: Controller[] = [];
+  readonly #runnables: { name: string; run: Runnable }[] = [];
+  readonly #running: Promise<void>[] = [];
   readonly #recorders: EventRecorder[] = [];
   readonly #elector: LeaderElector | undefined;
   readonly #server: RuntimeServer | undefined;
@@ -164,6 +173,11 @@ export class Manager {
     return controller;
   }
 
+  /** Registers work that runs only while this process leads (see {@link Runnable}). */
+  add(name: string, run: Runnable): void {
+    this.#runnables.push({ name, run });
+  }
+
   /** An event recorder reporting as `reportingController` from this process. */
   eventRecorder(reportingController: string): EventRecorder {
     const recorder = new EventRecorder({
@@ -220,6 +234,16 @@ export class Manager {
   #lead(leadership: AbortSignal): void {
     this.logger.info({ controllers: this.#controllers.length }, 'leading: starting controllers');
     for (const controller of this.#controllers) controller.start();
+    const signal = AbortSignal.any([leadership, this.#stop.signal]);
+    for (const { name, run } of this.#runnables) {
+      this.#running.push(
+        Promise.resolve()
+          .then(() => run(signal))
+          .catch((err: unknown) =>
+            this.logger.error({ ...errorFields(err), runnable: name }, 'runnable failed'),
+          ),
+      );
+    }
     leadership.addEventListener(
       'abort',
       () => {
@@ -254,6 +278,11 @@ export class Manager {
     this.logger.info('shutting down');
     const drainMs = failed ? 0 : (this.#opts.gracefulShutdownTimeoutMs ?? 30_000);
     const drained = await Promise.all(this.#controllers.map((c) => c.stop(drainMs)));
+    // Runnables saw the stop signal; a slow one cannot hold the shutdown.
+    await Promise.race([
+      Promise.all(this.#running),
+      new Promise((r) => setTimeout(r, Math.max(drainMs, 1000)).unref()),
+    ]);
     await Promise.all([...this.#informers.values()].map((i) => i.stop()));
     // After the drain, so the lease is held while our last writes land.
     election.abort();

@@ -12,6 +12,7 @@
  * SCENARIOS):
  *   scale     issue 4: N resources at once → children, requests/reconcile, idle writes, RSS
  *   rollback  issue 5: failure signal (CrashLoopBackOff, image pull, deadline) → rollback applied
+ *   load      issue 10: every pod's /metrics scraped (stub): CPU per scrape, idle writes, writes under load
  *   apiserver the yardstick: requests/s the API server alone answers (no operator)
  *
  * It measures and reports; it asserts nothing (the table marks each target met or not).
@@ -34,6 +35,7 @@ import {
   type Scenario,
   type ScenarioReport,
 } from './operator-context.js';
+import { loadScenario } from './operator-load.js';
 import { rollbackScenario } from './operator-rollback.js';
 import { scaleScenario } from './operator-scale.js';
 import { printTable } from './table.js';
@@ -44,6 +46,7 @@ const run = promisify(execFile);
 const SCENARIOS: Record<string, Scenario> = {
   scale: scaleScenario,
   rollback: rollbackScenario,
+  load: loadScenario,
   apiserver: apiserverScenario,
 };
 

@@ -25,8 +25,10 @@ up() {
     # The operator as a local process with the admin kubeconfig; deploy/ runs it in-cluster
     # under its least-privilege ServiceAccount instead.
     # setsid: its own session, so it outlives this script and the terminal.
+    # LLMPLAN_LOAD_SCRAPE=off: fake nodes run no pods to read load from (and the API
+    # server's pod proxy would dial their fake IPs, which route off this machine).
     cd "$root"
-    KUBECONFIG="$kubeconfig" LLMPLAN_BIND_ADDRESS="$address" \
+    KUBECONFIG="$kubeconfig" LLMPLAN_BIND_ADDRESS="$address" LLMPLAN_LOAD_SCRAPE=off \
       setsid node --import tsx operator/main.ts </dev/null >"$logfile" 2>&1 &
     echo $! >"$pidfile"
     disown

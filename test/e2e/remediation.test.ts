@@ -224,64 +224,48 @@ describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
     expect((await deploymentOf(ns)).image).toBe('registry.local/summarizer:v1');
   });
 
-  it('scales up a workload that does not keep up, and back after cooldownSeconds of health', async () => {
+  it('does not take a running pod that is not ready for overload: no scale-up (load is read from the pods’ metrics)', async () => {
     const ns = namespaces.overload;
     await apply(ns, {
       image: { repository: 'registry.local/summarizer', tag: 'v1' },
       replicas: 2,
-      remediation: { cooldownSeconds: 5, scaleUp: { replicas: 4, afterSeconds: 2 } },
+      remediation: { cooldownSeconds: 0, scaleUp: { replicas: 4, afterSeconds: 1 } },
     });
     await waitHealthy(ns, 'v1 healthy with 2 replicas');
-    // Overload as Kubernetes sees it: a running, healthy-looking pod fails its readiness probe.
+    // What the old verdict took for overload: a running pod failing its readiness probe.
+    // The service's /readyz fails only while a pod shuts down, never under load.
     const pods = JSON.parse(await kubectlOk(['get', 'pods', '-n', ns, '-o', 'json'])) as {
       items: Array<{ metadata: { name: string } }>;
     };
     const victim = pods.items[0]!.metadata.name;
-    const setReady = (status: 'True' | 'False') =>
-      kubectlOk([
-        'patch',
-        'pod',
-        victim,
-        '-n',
-        ns,
-        '--subresource=status',
-        '--type=strategic',
-        '-p',
-        JSON.stringify({
-          status: {
-            conditions: [{ type: 'Ready', status, lastTransitionTime: new Date().toISOString() }],
-          },
-        }),
-      ]);
-    await setReady('False');
-    const scaled = await eventually(
-      async () => {
-        const o = await observe(ns);
-        return o.status?.remediation?.scaleUp ? o : undefined;
-      },
-      { what: 'an emergency scale-up', timeoutMs: 45_000 },
-    );
-    expect(actions(scaled, 'ScaleUp')).toEqual([
-      expect.objectContaining({ from: '2', to: '4', reason: 'NotKeepingUp' }),
+    await kubectlOk([
+      'patch',
+      'pod',
+      victim,
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({
+        status: {
+          conditions: [
+            { type: 'Ready', status: 'False', lastTransitionTime: new Date().toISOString() },
+          ],
+        },
+      }),
     ]);
-    await eventually(async () => (await deploymentOf(ns)).replicas === 4, {
-      what: 'Deployment at 4 replicas',
+    await eventually(async () => (await observe(ns)).status?.readyReplicas === 1, {
+      what: 'the operator seeing 1/2 ready',
     });
-    expect(condition(await observe(ns), 'Degraded')?.reason).toBe('ScaledUp');
-    expect((await getRow(ns)).row.STATUS).toBe('ScaledUp');
-
-    await setReady('True');
-    const back = await eventually(
-      async () => {
-        const o = await observe(ns);
-        return actions(o, 'ScaleUpReverted').length === 1 ? o : undefined;
-      },
-      { what: 'the scale-up reverted after 5 s of health', timeoutMs: 45_000 },
-    );
-    expect(back.status?.remediation?.scaleUp).toBeUndefined();
-    await eventually(async () => (await deploymentOf(ns)).replicas === 2, {
-      what: 'Deployment back at 2 replicas',
-    });
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const held = await observe(ns);
+    expect(actions(held, 'ScaleUp')).toEqual([]);
+    expect(held.status?.remediation?.scaleUp).toBeUndefined();
+    expect((await deploymentOf(ns)).replicas).toBe(2);
+    // The harness runs the operator without reading load on fake nodes: status says so.
+    expect(held.status?.load).toMatchObject({ state: 'Unknown' });
+    expect(held.status?.load?.message).toMatch(/LLMPLAN_LOAD_SCRAPE=off/);
   });
 
   it('takes no more actions than maxActionsPerHour allows, however often rollouts fail', async () => {

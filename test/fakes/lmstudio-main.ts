@@ -1,7 +1,8 @@
 /**
  * Runs the fake LM Studio standalone:
  *   npm run fake-lmstudio -- --port 1234 --latency-ms 300 --model qwen/qwen3-4b
- * `--fixed-reply TEXT` answers every completion with TEXT without parsing the request (benchmarks).
+ * `--fixed-reply TEXT` answers every completion with TEXT without parsing the request (benchmarks);
+ * `--max-parallel N` predicts N completions at once and queues the rest, as LM Studio does.
  * Prints one line `fake LM Studio listening on <base url>` once it accepts connections.
  */
 import { parseArgs } from 'node:util';
@@ -14,14 +15,23 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '0' },
     model: { type: 'string', multiple: true, default: [DEFAULT_FAKE_MODEL] },
     'fixed-reply': { type: 'string' },
+    'max-parallel': { type: 'string' },
   },
 });
 
 const port = Number(values.port);
 const latencyMs = Number(values['latency-ms']);
-if (!Number.isInteger(port) || port < 0 || port > 65_535 || !(latencyMs >= 0)) {
+const maxParallel =
+  values['max-parallel'] === undefined ? undefined : Number(values['max-parallel']);
+if (
+  !Number.isInteger(port) ||
+  port < 0 ||
+  port > 65_535 ||
+  !(latencyMs >= 0) ||
+  (maxParallel !== undefined && !(Number.isInteger(maxParallel) && maxParallel > 0))
+) {
   console.error(
-    'usage: lmstudio-main [--port N] [--host H] [--latency-ms N] [--model ID ...] [--fixed-reply TEXT]',
+    'usage: lmstudio-main [--port N] [--host H] [--latency-ms N] [--model ID ...] [--fixed-reply TEXT] [--max-parallel N]',
   );
   process.exit(2);
 }
@@ -32,6 +42,7 @@ const fake = await FakeLmStudio.start({
   latencyMs,
   models: values.model,
   keepRequests: 0,
+  ...(maxParallel === undefined ? {} : { maxParallel }),
   ...(values['fixed-reply'] === undefined ? {} : { fixedReply: values['fixed-reply'] }),
 });
 console.log(`fake LM Studio listening on ${fake.baseUrl}`);

@@ -26,7 +26,8 @@
  * and down()/up(): stop listening (connections are refused) and listen again on the same port.
  * Options: `models` (what /v1/models lists; default qwen/qwen3-4b), `latencyMs` (delays every
  * answer, both endpoints, every mode), `reply` (the assistant's text), `answerModel` (the model
- * named in answers), `fixedReply` (benchmarks: a constant answer, the request left unparsed).
+ * named in answers), `fixedReply` (benchmarks: a constant answer, the request left unparsed),
+ * `maxParallel` (predictions at once, the rest queue: a backend that saturates).
  *
  * `stats` counts calls, so tests can assert "the LLM was not called", and records
  * the peak of concurrent chat completions; `chatRequests` keeps the last bodies.
@@ -79,6 +80,12 @@ export interface FakeLmStudioOptions {
   native?: boolean;
   /** `loaded_context_length` in /api/v0/models (default 32,768). */
   contextLength?: number;
+  /**
+   * Chat completions predicted at once, as LM Studio's "Max Concurrent Predictions" (4 by
+   * default there): the rest wait in a FIFO queue, so their latency grows with load.
+   * Default: no limit (a backend with spare capacity).
+   */
+  maxParallel?: number;
 }
 
 export interface RecordedChatRequest {
@@ -147,6 +154,9 @@ export class FakeLmStudio {
   readonly chatRequests: RecordedChatRequest[] = [];
   #mode: FakeMode = { kind: 'ok' };
   #failuresLeft = 0;
+  /** Predictions running, and chats waiting for one to finish (option maxParallel). */
+  #predicting = 0;
+  readonly #waiting: Array<() => void> = [];
   /** Mode not_loaded: the load in progress, and whether it has finished. */
   #loading: Promise<void> | undefined;
   #loaded = false;
@@ -420,8 +430,33 @@ export class FakeLmStudio {
     await this.#loading;
   }
 
+  /** Waits for a prediction slot (option maxParallel); resolves with its release. */
+  async #slot(): Promise<() => void> {
+    const max = this.#options.maxParallel;
+    if (max === undefined) return () => undefined;
+    if (this.#predicting >= max) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#predicting += 1;
+    }
+    return () => {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#predicting -= 1;
+    };
+  }
+
   async #chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
+    const release = await this.#slot();
+    try {
+      await this.#answerChat(req, res, raw);
+    } finally {
+      release();
+    }
+  }
+
+  async #answerChat(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const fixed = this.#fixedAnswer();
     if (fixed !== undefined && (this.#mode.kind === 'ok' || this.#mode.kind === 'slow')) {
       await this.#latency();

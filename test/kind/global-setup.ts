@@ -18,7 +18,7 @@ const kindScript = path.join(root, 'test/kind/kind.sh');
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Image references of this checkout's builds, in the cluster's registry. */
-    kindImages: { service: string; operator: string; llm: string };
+    kindImages: { service: string; operator: string; llm: string; tools: string };
     /** The podman container that is the kind node (for what only the node can do). */
     kindNode: string;
   }
@@ -35,14 +35,24 @@ function kindUp(): Promise<void> {
   });
 }
 
-function readImages(kubeconfig: string): { service: string; operator: string; llm: string } {
+function readImages(kubeconfig: string): {
+  service: string;
+  operator: string;
+  llm: string;
+  tools: string;
+} {
   const env = Object.fromEntries(
     readFileSync(path.join(path.dirname(kubeconfig), 'kind/images.env'), 'utf8')
       .split('\n')
       .filter((line) => line.includes('='))
       .map((line) => line.split('=', 2) as [string, string]),
   );
-  return { service: env.SERVICE_IMAGE!, operator: env.OPERATOR_IMAGE!, llm: env.LLM_IMAGE! };
+  return {
+    service: env.SERVICE_IMAGE!,
+    operator: env.OPERATOR_IMAGE!,
+    llm: env.LLM_IMAGE!,
+    tools: env.TOOLS_IMAGE!,
+  };
 }
 
 export default async function setup(

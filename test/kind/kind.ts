@@ -14,7 +14,7 @@ import { kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
 
 const manifests = path.join(import.meta.dirname, 'manifests');
 
-export function kindImages(): { service: string; operator: string; llm: string } {
+export function kindImages(): { service: string; operator: string; llm: string; tools: string } {
   return inject('kindImages');
 }
 

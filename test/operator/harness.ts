@@ -157,6 +157,10 @@ export async function startOperator(options: StartOptions): Promise<OperatorProc
       LLMPLAN_LOG_LEVEL: 'debug',
       // A process warning (e.g. MaxListenersExceeded) then names where it came from.
       NODE_OPTIONS: '--trace-warnings',
+      // Fake nodes run nothing: through the API server's pod proxy a scrape would make the
+      // API server dial fake pod IPs, which route off this machine. Tests that read load
+      // pass a stub (test/fakes/pod-metrics.ts) instead.
+      LLMPLAN_LOAD_SCRAPE: 'off',
       ...options.env,
     },
   });

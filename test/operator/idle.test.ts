@@ -1,14 +1,16 @@
 /**
  * A reconcile that changes nothing writes nothing (SPEC §2.3): several resources, every kind
  * of child, reconciled again and again while idle (resync every 10 s, a backend probe every
- * 2 s requeues each resource) — and the operator's own request counters show no write, and
- * no object it manages changes.
+ * 2 s requeues each resource), every pod's /metrics scraped every 2 s by the load monitor
+ * (idle pods, test/fakes/pod-metrics.ts) — and the operator's own request counters show no
+ * write, and no object it manages changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER } from '../../operator/api/labels.js';
-import type { KubeClient, KubeObject } from '../../operator/runtime/index.js';
+import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
 import { createTestNamespace, kubeConfig } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
+import { FakePodMetrics } from '../fakes/pod-metrics.js';
 import { installOperatorRbac, type OperatorProcess, startOperator, sumMetric } from './harness.js';
 import {
   adminClient,
@@ -31,18 +33,24 @@ let client: KubeClient;
 let ns: { name: string; dispose: () => Promise<void> };
 let operator: OperatorProcess;
 let fake: FakeLmStudio;
+let pods: FakePodMetrics;
 
 beforeAll(async () => {
   client = adminClient();
   await installOperatorRbac();
   ns = await createTestNamespace(kc, 'op-idle');
   fake = await FakeLmStudio.start();
+  pods = await FakePodMetrics.start();
   // No leader election: Lease renewals would be the only writes, and they are not ours to judge.
   operator = await startOperator({
     namespaces: [ns.name],
     env: {
       LLMPLAN_RESYNC_SECONDS: String(RESYNC_SECONDS),
       LLMPLAN_BACKEND_PROBE_SECONDS: '2',
+      LLMPLAN_LOAD_SCRAPE: pods.url,
+      LLMPLAN_LOAD_SCRAPE_SECONDS: '2',
+      // The usage reader too (no metrics-server here: it says so once, before the window).
+      LLMPLAN_USAGE_SECONDS: '2',
     },
   });
 });
@@ -50,13 +58,19 @@ beforeAll(async () => {
 afterAll(async () => {
   const code = await operator?.stop('SIGTERM');
   await fake?.stop();
+  await pods?.stop();
   await ns?.dispose();
   await client?.close();
   expect(code).toBe(0);
 });
 
 /** Requests the operator sent, from its own rest_client_requests_total. */
-async function requests(): Promise<{ writes: number; reads: number; reconciles: number }> {
+async function requests(): Promise<{
+  writes: number;
+  reads: number;
+  reconciles: number;
+  scrapes: number;
+}> {
   const text = await operator.metrics();
   expect(text).toContain('rest_client_requests_total');
   const count = (method: string) => sumMetric(text, 'rest_client_requests_total', { method });
@@ -66,6 +80,7 @@ async function requests(): Promise<{ writes: number; reads: number; reconciles: 
     reconciles: sumMetric(text, 'controller_runtime_reconcile_total', {
       controller: 'summarizerservice',
     }),
+    scrapes: sumMetric(text, 'llmplan_load_scrapes_total', { result: 'ok' }),
   };
 }
 
@@ -139,7 +154,10 @@ describe('idle', () => {
         (o) =>
           condition(o, 'Ready')?.status === 'True' &&
           condition(o, 'Progressing')?.reason === 'RolloutComplete' &&
-          condition(o, 'BackendReachable')?.status === 'True',
+          condition(o, 'BackendReachable')?.status === 'True' &&
+          o.status?.load?.state === 'Calm' &&
+          // Each pod scraped twice at least: its rates are known (the last change to settle).
+          (o.status.load.pods ?? []).every((p) => p.requestsPerMinute !== undefined),
         `${name} rolled out and Ready`,
         60_000,
       );
@@ -155,9 +173,14 @@ describe('idle', () => {
     const reconciles = end.reconciles - start.reconciles;
     const idleWrites = end.writes - start.writes;
     const idleReads = end.reads - start.reads;
+    const scrapes = end.scrapes - start.scrapes;
     console.info(
-      `idle ${IDLE_MS / 1000} s, ${NAMES.length} resources: ${reconciles} reconciles, ${idleWrites} writes, ${idleReads} GETs`,
+      `idle ${IDLE_MS / 1000} s, ${NAMES.length} resources: ${reconciles} reconciles, ${scrapes} pod scrapes, ${idleWrites} writes, ${idleReads} GETs`,
     );
+    // Every pod was read every 2 s (at least half of those rounds, on a busy machine).
+    const podCount = (await listAll(client, builtin.pods, ns.name)).length;
+    expect(podCount).toBeGreaterThanOrEqual(NAMES.length);
+    expect(scrapes).toBeGreaterThanOrEqual((podCount * IDLE_MS) / 2000 / 2);
     // The probe requeues each resource every 2 s and the resync touches each every 10 s: the
     // reconciler really ran, many times, during the idle period.
     expect(reconciles).toBeGreaterThanOrEqual(NAMES.length * 5);

@@ -16,7 +16,7 @@ import {
   KubeClient,
   loadClusterAccess,
 } from '../../operator/runtime/index.js';
-import { createTestNamespace, kubeConfig } from '../cluster/kube.js';
+import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
 import { installOperatorRbac, OPERATOR_NAMESPACE, operatorKubeconfig } from './harness.js';
 import { adminClient, createSummarizerService, summarizerService } from './sumsvc.js';
 
@@ -128,6 +128,44 @@ describe('the operator’s identity (deploy/ RBAC)', () => {
       }),
     );
     await refused(() => asOperator.list(builtin.customResourceDefinitions));
+  });
+
+  it('may evict pods (the PDB decides), read metrics-server’s usage; pods/proxy only with the optional role', async () => {
+    // The real authorizer, asked about the operator's identity (SubjectAccessReview):
+    // nothing is evicted or proxied (a fake node's pod IP would route off this machine).
+    const allowed = async (verb: string, resource: string, subresource = '', group = '') => {
+      const review = await admin.request<{ status?: { allowed?: boolean } }>({
+        method: 'POST',
+        path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: `system:serviceaccount:${OPERATOR_NAMESPACE}:llmplan-operator`,
+            groups: ['system:serviceaccounts', `system:serviceaccounts:${OPERATOR_NAMESPACE}`],
+            resourceAttributes: { namespace: ns.name, verb, group, resource, subresource },
+          },
+        },
+      });
+      return review.status?.allowed === true;
+    };
+    expect(await allowed('create', 'pods', 'eviction')).toBe(true);
+    expect(await allowed('delete', 'pods')).toBe(false);
+    expect(await allowed('list', 'pods', '', 'metrics.k8s.io')).toBe(true);
+    expect(await allowed('get', 'pods', 'proxy')).toBe(false);
+    const optional = path.resolve(
+      import.meta.dirname,
+      '../../deploy/optional/pods-proxy-rbac.yaml',
+    );
+    await kubectlOk(['apply', '-f', optional]);
+    try {
+      await eventually(async () => allowed('get', 'pods', 'proxy'), {
+        what: 'pods/proxy granted by deploy/optional/pods-proxy-rbac.yaml',
+      });
+      expect(await allowed('create', 'pods', 'proxy')).toBe(false);
+    } finally {
+      await kubectlOk(['delete', '-f', optional, '--ignore-not-found']);
+    }
   });
 
   it('deploy/rbac.yaml names every verb and resource: no wildcard', () => {

@@ -6,9 +6,10 @@
 #                               (the tags the examples name; the default repository)
 #   operator/Dockerfile       → ghcr.io/llmplan/llmplan-operator:dev-<key>
 #   test/llm/Containerfile    → ghcr.io/llmplan/inference-server:<key> (LM Studio's stand-in)
+#   test/fakes/Containerfile  → ghcr.io/llmplan/test-tools:<key> (the fake LM Studio, the load generator)
 #
 # <key> is the hash of the files each image is built from. Writes the image
-# references to $1 (an env file: SERVICE_IMAGE, OPERATOR_IMAGE, LLM_IMAGE).
+# references to $1 (an env file: SERVICE_IMAGE, OPERATOR_IMAGE, LLM_IMAGE, TOOLS_IMAGE).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 env_file=${1:?usage: project.sh ENV_FILE}
@@ -44,6 +45,9 @@ operator=$(project_image operator operator/Dockerfile "${npm_inputs[@]}" operato
 operator_key=${operator##*:}
 llm=$(project_image inference-server test/llm/Containerfile test/llm/requirements.txt test/llm/serve.py)
 llm_key=${llm##*:}
+tools=$(project_image test-tools test/fakes/Containerfile "${npm_inputs[@]}" test/fakes/tsconfig.image.json \
+  test/fakes/lmstudio.ts test/fakes/lmstudio-main.ts test/load/loadgen.ts test/load/loadgen-main.ts)
+tools_key=${tools##*:}
 
 step "push the project's images to the local registry"
 # main/latest/v0.1.0 always point at this checkout's build: re-pushed each time.
@@ -51,10 +55,12 @@ for tag in main latest v0.1.0; do "$registry" push "$service" "llmplan/summarize
 publish "$service" llmplan/summarizer "dev-$service_key"
 publish "$operator" llmplan/llmplan-operator "dev-$operator_key"
 publish "$llm" llmplan/inference-server "$llm_key"
+publish "$tools" llmplan/test-tools "$tools_key"
 step_done
 
 cat >"$env_file" <<ENV
 SERVICE_IMAGE=ghcr.io/llmplan/summarizer:dev-$service_key
 OPERATOR_IMAGE=ghcr.io/llmplan/llmplan-operator:dev-$operator_key
 LLM_IMAGE=ghcr.io/llmplan/inference-server:$llm_key
+TOOLS_IMAGE=ghcr.io/llmplan/test-tools:$tools_key
 ENV
