@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { scraperFor } from '../../operator/load/scrape.js';
 import { KubeClient, loadClusterAccess } from '../../operator/runtime/index.js';
 import {
@@ -285,6 +285,32 @@ describe('load on real pods', () => {
       `kind: load stopped → scale-up reverted ${seconds(reverted - stopped)} (cooldownSeconds 30, scrape every 15 s)`,
     );
     expect(actions(back, 'ScaleUp')).toHaveLength(1);
+
+    // Resource advice from the real metrics-server's samples of these pods (one LIST a
+    // minute, advice after three): in status, printed as a patch, never applied.
+    const advised = await until(
+      ns,
+      'status.recommendations with resources',
+      (o) => o.status?.recommendations?.resources !== undefined,
+      240_000,
+    );
+    const advice = advised.status!.recommendations!;
+    expect(advice.message).toMatch(/metrics-server/);
+    expect(advice.cpuObserved).toMatch(/^\d+(\.\d+)?m?$/);
+    expect(advice.memoryObserved).toMatch(/^\d+(\.\d+)?(Ki|Mi|Gi)?$/);
+    const recommend = await run(
+      path.join(root, 'bin/llmplanctl'),
+      ['recommend', 'llmplan', '-n', ns],
+      { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, timeout: 60_000 },
+    );
+    expect(parse(recommend.stdout)).toEqual({ spec: { resources: advice.resources } });
+    const template = JSON.parse(
+      await kubectlOk(['get', 'deployment', 'llmplan', '-n', ns, '-o', 'json']),
+    ) as { spec: { template: { spec: { containers: Array<{ resources: unknown }> } } } };
+    expect(template.spec.template.spec.containers[0]?.resources).toEqual(small);
+    console.info(
+      `kind: resource advice from metrics-server: ${advice.message}; observed cpu ${advice.cpuObserved}, memory ${advice.memoryObserved} → ${JSON.stringify(advice.resources)}`,
+    );
   });
 
   it('the real inference server (one slot) as the bottleneck: no scale-up; BackendSaturated and an Event with the figures', async () => {
