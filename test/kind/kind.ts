@@ -8,9 +8,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
+import { createTestNamespace, kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
 
 const manifests = path.join(import.meta.dirname, 'manifests');
 
@@ -23,6 +23,18 @@ export function serviceImage(): { repository: string; tag: string } {
   const ref = kindImages().service;
   const colon = ref.lastIndexOf(':');
   return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+}
+
+/** spec.image for the summarizer built from this checkout (already on the node). */
+export function localServiceImage(): { repository: string; tag: string; pullPolicy: string } {
+  return { ...serviceImage(), pullPolicy: 'IfNotPresent' };
+}
+
+/** A namespace of this test's own, deleted when the test ends. */
+export async function testNamespace(prefix: string): Promise<string> {
+  const ns = await createTestNamespace(kubeConfig(), prefix);
+  onTestFinished(ns.dispose);
+  return ns.name;
 }
 
 /** The namespace `kind.sh up` deployed examples/dev.yaml and its LM Studio in. */

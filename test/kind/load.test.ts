@@ -15,13 +15,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { scraperFor } from '../../operator/load/scrape.js';
 import { KubeClient, loadClusterAccess } from '../../operator/runtime/index.js';
-import {
-  createTestNamespace,
-  eventually,
-  kubeConfig,
-  kubeconfigPath,
-  kubectlOk,
-} from '../cluster/kube.js';
+import { eventually, kubeConfig, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
 import {
   actions,
   applySummarizerService,
@@ -34,19 +28,20 @@ import {
   waitHealthy,
 } from '../e2e/kubectl-sumsvc.js';
 import { operatorKubeconfig } from '../operator/harness.js';
-import { deployLmStudio, kindImages, runbook, serviceImage, summarizerPods } from './kind.js';
+import {
+  deployLmStudio,
+  kindImages,
+  localServiceImage,
+  runbook,
+  summarizerPods,
+  testNamespace,
+} from './kind.js';
 
 const run = promisify(execFile);
-const kc = kubeConfig();
+const _kc = kubeConfig();
 const root = path.resolve(import.meta.dirname, '../..');
 
-async function namespace(prefix: string): Promise<string> {
-  const ns = await createTestNamespace(kc, prefix);
-  onTestFinished(ns.dispose);
-  return ns.name;
-}
-
-const image = () => ({ ...serviceImage(), pullPolicy: 'IfNotPresent' });
+const image = localServiceImage;
 const small = {
   requests: { cpu: '20m', memory: '64Mi' },
   limits: { cpu: '500m', memory: '256Mi' },
@@ -180,7 +175,7 @@ async function until(ns: string, what: string, check: (o: Observed) => boolean, 
 
 describe('load on real pods', () => {
   it('saturated pods in front of an LM Studio with spare capacity: scale-up to scaleUp.replicas, back after the cooldown', async () => {
-    const ns = await namespace('kind-load');
+    const ns = await testNamespace('kind-load');
     await deployFakeLmStudio(ns, ['--latency-ms', '500']);
     await applySummarizerService(ns, {
       image: image(),
@@ -314,7 +309,7 @@ describe('load on real pods', () => {
   });
 
   it('the real inference server (one slot) as the bottleneck: no scale-up; BackendSaturated and an Event with the figures', async () => {
-    const ns = await namespace('kind-backend-load');
+    const ns = await testNamespace('kind-backend-load');
     await deployLmStudio(ns);
     await applySummarizerService(ns, {
       image: image(),
@@ -363,7 +358,7 @@ describe('load on real pods', () => {
   });
 
   it('one pod with its own bad LM Studio URL: only that pod is restarted', async () => {
-    const ns = await namespace('kind-bad-pod');
+    const ns = await testNamespace('kind-bad-pod');
     await deployFakeLmStudio(ns, ['--latency-ms', '200']);
     const spec = {
       image: image(),
@@ -442,7 +437,7 @@ describe('load on real pods', () => {
   });
 
   it("outside the cluster: a pod's /metrics through the API server's pod proxy, only with the optional role", async () => {
-    const ns = await namespace('kind-proxy');
+    const ns = await testNamespace('kind-proxy');
     await deployFakeLmStudio(ns, []);
     await applySummarizerService(ns, { image: image(), resources: small });
     await waitHealthy(ns, 'one pod healthy', 180_000);

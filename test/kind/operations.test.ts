@@ -5,21 +5,16 @@
  * terminationGracePeriodSeconds).
  */
 import { spawn } from 'node:child_process';
-import { describe, expect, inject, it, onTestFinished } from 'vitest';
-import {
-  createTestNamespace,
-  eventually,
-  kubeConfig,
-  kubeconfigPath,
-  kubectlOk,
-} from '../cluster/kube.js';
+import { describe, expect, inject, it } from 'vitest';
+import { eventually, kubeconfigPath, kubectlOk } from '../cluster/kube.js';
 import { applySummarizerService, observe, waitHealthy } from '../e2e/kubectl-sumsvc.js';
 import {
   killContainer,
   kindImages,
+  localServiceImage,
   SHARED_LMSTUDIO,
-  serviceImage,
   summarizerPods,
+  testNamespace,
 } from './kind.js';
 
 const OPERATOR_NS = 'llmplan-system';
@@ -46,16 +41,10 @@ async function operatorPods(): Promise<string[]> {
   return out.split('\n').filter(Boolean);
 }
 
-async function namespace(prefix: string): Promise<string> {
-  const ns = await createTestNamespace(kubeConfig(), prefix);
-  onTestFinished(ns.dispose);
-  return ns.name;
-}
-
 /** The new leader reconciles: a spec change in a namespace of its own is observed. */
 async function reconciles(ns: string, replicas: number): Promise<void> {
   await applySummarizerService(ns, {
-    image: { ...serviceImage(), pullPolicy: 'IfNotPresent' },
+    image: localServiceImage(),
     lmstudio: SHARED_LMSTUDIO,
     replicas,
     resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
@@ -91,7 +80,7 @@ async function leaderReady(): Promise<{ leader: string; standby: string }> {
 
 describe('leader election in-cluster', () => {
   it('the leading operator pod deleted: another replica leads within 20 s, and acts', async () => {
-    const ns = await namespace('kind-leader');
+    const ns = await testNamespace('kind-leader');
     await reconciles(ns, 1);
     const { leader } = await leaderReady();
     const start = Date.now();
@@ -113,7 +102,7 @@ describe('leader election in-cluster', () => {
   });
 
   it("the leader's process SIGKILLed (no release): leadership resumes within 20 s, and acts", async () => {
-    const ns = await namespace('kind-leader-kill');
+    const ns = await testNamespace('kind-leader-kill');
     await reconciles(ns, 1);
     const { leader } = await leaderReady();
     const pod = JSON.parse(
@@ -149,9 +138,9 @@ describe('leader election in-cluster', () => {
 
 describe('draining on pod deletion', () => {
   it('a request in flight when its pod is deleted completes with 200', async () => {
-    const ns = await namespace('kind-drain');
+    const ns = await testNamespace('kind-drain');
     await applySummarizerService(ns, {
-      image: { ...serviceImage(), pullPolicy: 'IfNotPresent' },
+      image: localServiceImage(),
       lmstudio: SHARED_LMSTUDIO,
       resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     });

@@ -7,7 +7,7 @@
  * the failure signal (the pod status the kubelet writes) to the action is logged.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createTestNamespace, eventually, kubeConfig, kubectlOk } from '../cluster/kube.js';
+import { eventually, kubectlOk } from '../cluster/kube.js';
 import {
   actions,
   applySummarizerService,
@@ -21,29 +21,23 @@ import {
 import {
   deployLmStudio,
   kindImages,
+  localServiceImage,
   type PodSignals,
   portForward,
   runbook,
   SHARED_LMSTUDIO,
   serviceImage,
   summarizerPods,
+  testNamespace,
   watchPodSignals,
 } from './kind.js';
-
-const kc = kubeConfig();
 
 /**
  * A namespace for one test, deleted when the test ends: the node's 2 CPUs are
  * mostly requested by the control plane, and pods pending for CPU would fail
  * the next test for the wrong reason.
  */
-async function namespace(prefix: string): Promise<string> {
-  const ns = await createTestNamespace(kc, prefix);
-  onTestFinished(ns.dispose);
-  return ns.name;
-}
-
-const image = () => ({ ...serviceImage(), pullPolicy: 'IfNotPresent' });
+const image = localServiceImage;
 const small = {
   requests: { cpu: '50m', memory: '64Mi' },
   limits: { cpu: '500m', memory: '256Mi' },
@@ -63,7 +57,7 @@ async function signalSeen(
 
 describe('remediation on real pods', () => {
   it('a tag that does not exist: real ErrImagePull, rolled back to the last healthy revision', async () => {
-    const ns = await namespace('kind-pull');
+    const ns = await testNamespace('kind-pull');
     await applySummarizerService(ns, {
       image: image(),
       lmstudio: SHARED_LMSTUDIO,
@@ -117,7 +111,7 @@ describe('remediation on real pods', () => {
   });
 
   it('a bad spec.env value: the service exits at start, real CrashLoopBackOff, rolled back', async () => {
-    const ns = await namespace('kind-crash');
+    const ns = await testNamespace('kind-crash');
     const spec = {
       image: image(),
       lmstudio: SHARED_LMSTUDIO,
@@ -161,7 +155,7 @@ describe('remediation on real pods', () => {
   });
 
   it('pods that never become ready (a tag that holds another program): ProgressDeadlineExceeded, rolled back', async () => {
-    const ns = await namespace('kind-deadline');
+    const ns = await testNamespace('kind-deadline');
     const spec = {
       image: image(),
       lmstudio: SHARED_LMSTUDIO,
@@ -206,7 +200,7 @@ describe('remediation on real pods', () => {
   });
 
   it('a memory limit below what Node.js needs: real OOMKilled, the limit raised until it runs', async () => {
-    const ns = await namespace('kind-oom');
+    const ns = await testNamespace('kind-oom');
     const signals = await watchPodSignals(ns);
     onTestFinished(() => signals.stop());
     await applySummarizerService(ns, {
@@ -247,7 +241,7 @@ describe('remediation on real pods', () => {
   });
 
   it('LM Studio scaled to zero: BackendReachable=False, no rollback, nothing touched; back when it returns', async () => {
-    const ns = await namespace('kind-backend');
+    const ns = await testNamespace('kind-backend');
     await deployLmStudio(ns);
     await applySummarizerService(ns, {
       image: image(),
