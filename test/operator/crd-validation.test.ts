@@ -429,7 +429,8 @@ describe('subresources and printer columns', () => {
       },
       { what: 'the status to show' },
     );
-    // NAME READY STATUS REPLICAS READYREPLICAS REVISION TAG SERVING REASON ENDPOINT AGE
+    // NAME READY STATUS REPLICAS READYREPLICAS REVISION TAG SERVING LOAD SATURATION REASON
+    // ENDPOINT AGE; LOAD and SATURATION are empty (no status.load here), so the split skips them.
     expect(row.slice(0, 10)).toEqual([
       'live',
       'True',
@@ -455,6 +456,8 @@ describe('subresources and printer columns', () => {
       'REVISION',
       'TAG',
       'SERVING',
+      'LOAD',
+      'SATURATION',
       'REASON',
       'ENDPOINT',
       'AGE',
