@@ -131,8 +131,13 @@ if ! image_exists "$node_image"; then
     --base-image "$kind_base" --image "localhost/llmplan-cache/kind-node-raw:$node_key" \
     "$release/kubernetes-server-linux-amd64.tar.gz"
   step_done
+  # kind commits its image with `--change 'ENV HTTP_PROXY="" HTTPS_PROXY="" NO_PROXY=""'`;
+  # podman 4.3 reads that as one variable, HTTP_PROXY=`" HTTPS_PROXY="" NO_PROXY="`, which
+  # kubeadm then copies into the API server's pod: every pods/proxy request it made went to
+  # a proxy at ":0". None of the three is wanted on the node: unset them.
   build_image kind-node "$node_key" "$here_images/kind-node" \
-    --build-arg "NODE_IMAGE=localhost/llmplan-cache/kind-node-raw:$node_key" >/dev/null
+    --build-arg "NODE_IMAGE=localhost/llmplan-cache/kind-node-raw:$node_key" \
+    --unsetenv HTTP_PROXY --unsetenv HTTPS_PROXY --unsetenv NO_PROXY >/dev/null
   podman rmi "localhost/llmplan-cache/kind-node-raw:$node_key" >/dev/null
 fi
 echo "$node_image"
