@@ -24,8 +24,8 @@ export async function applySummarizerService(
   });
 }
 
-/** `kubectl patch --type=merge` of spec.image.tag: a new rollout. */
-export async function setTag(ns: string, tag: string): Promise<void> {
+/** `kubectl patch --type=merge` of SummarizerService NAME's spec with `spec`. */
+export async function patchSpec(ns: string, spec: Record<string, unknown>): Promise<void> {
   await kubectlOk([
     'patch',
     'sumsvc',
@@ -34,7 +34,33 @@ export async function setTag(ns: string, tag: string): Promise<void> {
     ns,
     '--type=merge',
     '-p',
-    JSON.stringify({ spec: { image: { tag } } }),
+    JSON.stringify({ spec }),
+  ]);
+}
+
+/** `kubectl patch --type=merge` of spec.image.tag: a new rollout. */
+export async function setTag(ns: string, tag: string): Promise<void> {
+  await patchSpec(ns, { image: { tag } });
+}
+
+/** Sets a (fake-node) pod's Ready condition through its status subresource. */
+export async function setPodReady(ns: string, pod: string, value: 'True' | 'False'): Promise<void> {
+  await kubectlOk([
+    'patch',
+    'pod',
+    pod,
+    '-n',
+    ns,
+    '--subresource=status',
+    '--type=strategic',
+    '-p',
+    JSON.stringify({
+      status: {
+        conditions: [
+          { type: 'Ready', status: value, lastTransitionTime: new Date().toISOString() },
+        ],
+      },
+    }),
   ]);
 }
 

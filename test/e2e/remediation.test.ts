@@ -16,6 +16,7 @@ import {
   eventsFor,
   getRow,
   observe,
+  setPodReady,
   setTag,
   waitHealthy,
 } from './kubectl-sumsvc.js';
@@ -238,23 +239,7 @@ describe.skipIf(!inject('localCluster'))('remediation, end to end', () => {
       items: Array<{ metadata: { name: string } }>;
     };
     const victim = pods.items[0]!.metadata.name;
-    await kubectlOk([
-      'patch',
-      'pod',
-      victim,
-      '-n',
-      ns,
-      '--subresource=status',
-      '--type=strategic',
-      '-p',
-      JSON.stringify({
-        status: {
-          conditions: [
-            { type: 'Ready', status: 'False', lastTransitionTime: new Date().toISOString() },
-          ],
-        },
-      }),
-    ]);
+    await setPodReady(ns, victim, 'False');
     await eventually(async () => (await observe(ns)).status?.readyReplicas === 1, {
       what: 'the operator seeing 1/2 ready',
     });

@@ -13,14 +13,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SummarizerServiceStatus } from '../../operator/api/status.js';
 import { builtin, type KubeClient } from '../../operator/runtime/index.js';
-import {
-  createTestNamespace,
-  eventually,
-  kubeConfig,
-  kubeconfigPath,
-  kubectlOk,
-} from '../cluster/kube.js';
-import { getRow } from '../e2e/kubectl-sumsvc.js';
+import { createTestNamespace, eventually, kubeConfig, kubeconfigPath } from '../cluster/kube.js';
+import { getRow, patchSpec, setPodReady } from '../e2e/kubectl-sumsvc.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { FakePodMetrics, type LoadProfile } from '../fakes/pod-metrics.js';
 import { installOperatorRbac, type OperatorProcess, startOperator } from './harness.js';
@@ -320,7 +314,7 @@ describe('restart only the problematic pod', () => {
     const podsBefore = await runningPods(ns);
     const uidOf = (name: string) =>
       podsBefore.find((p) => p.metadata?.name === name)?.metadata?.uid;
-    await setReady(ns, third, 'False');
+    await setPodReady(ns, third, 'False');
     await eventually(
       async () =>
         (await getChild(client, 'pdb', ns, NAME)).status?.disruptionsAllowed === 0
@@ -347,7 +341,7 @@ describe('restart only the problematic pod', () => {
       ),
     ).toBe(true);
 
-    await setReady(ns, third, 'True');
+    await setPodReady(ns, third, 'True');
     await eventually(
       async () =>
         (await runningPods(ns)).some((p) => p.metadata?.name === bad) ? undefined : true,
@@ -458,16 +452,7 @@ describe('spec.lmstudio.maxConcurrency', () => {
       { configMapRef: { name: `${NAME}-config` } },
     ]);
     const hash = pod?.metadata?.annotations?.['llmplan.io/config-hash'];
-    await kubectlOk([
-      'patch',
-      'sumsvc',
-      NAME,
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      JSON.stringify({ spec: { lmstudio: { maxConcurrency: 8 } } }),
-    ]);
+    await patchSpec(ns, { lmstudio: { maxConcurrency: 8 } });
     await eventually(
       async () => {
         const [next] = await runningPods(ns);
@@ -481,23 +466,3 @@ describe('spec.lmstudio.maxConcurrency', () => {
     ).toBe('8');
   });
 });
-
-async function setReady(ns: string, pod: string, value: 'True' | 'False'): Promise<void> {
-  await kubectlOk([
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    ns,
-    '--subresource=status',
-    '--type=strategic',
-    '-p',
-    JSON.stringify({
-      status: {
-        conditions: [
-          { type: 'Ready', status: value, lastTransitionTime: new Date().toISOString() },
-        ],
-      },
-    }),
-  ]);
-}
