@@ -5,24 +5,13 @@
 import type { LoadState } from '../api/status.js';
 import type { LoadJudgement } from './judge.js';
 import type { ProblemPod } from './problem-pod.js';
-import type { BackendState, RoundFigures } from './round.js';
+import { type BackendState, noFigures, type RoundFigures } from './round.js';
 
 const figures: RoundFigures = {
+  ...noFigures(),
   podsReporting: 2,
-  podsSaturated: 0,
-  inFlight: 0,
   concurrency: 8,
-  queued: 0,
   queueCapacity: 128,
-  utilization: 0,
-  busySlots: 0,
-  demand: 0,
-  shedPerMinute: 0,
-  requestsPerMinute: 0,
-  errorsPerMinute: 0,
-  chatCalls: 0,
-  chatRefused: 0,
-  chatFailed: 0,
 };
 
 export function judgement(

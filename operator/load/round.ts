@@ -100,8 +100,9 @@ export function isPodSaturated(sample: PodSample, interval: PodInterval | undefi
   return (interval?.queueWaitP95 ?? 0) >= SATURATED_WAIT_P95_SECONDS;
 }
 
-export function roundFigures(round: Round): RoundFigures {
-  const figures: RoundFigures = {
+/** Figures of a round in which no pod reported. */
+export function noFigures(): RoundFigures {
+  return {
     podsReporting: 0,
     podsSaturated: 0,
     inFlight: 0,
@@ -118,6 +119,10 @@ export function roundFigures(round: Round): RoundFigures {
     chatRefused: 0,
     chatFailed: 0,
   };
+}
+
+export function roundFigures(round: Round): RoundFigures {
+  const figures = noFigures();
   let weightedUse = 0;
   let chatSeconds = 0;
   for (const obs of round.pods) {
