@@ -102,8 +102,14 @@ export function problemPod(
     }
     if (!mine.every((o) => o?.kind === 'metrics')) continue;
     const siblings = rounds.flatMap((r) => r.pods.filter((p) => p.uid !== pod.uid));
+    // Every signal is judged on the same rounds: those inside the window. The round before
+    // it is only the baseline of the first interval (for the breaker, a gauge, it would add
+    // one scrape interval, and a pod whose breaker is open would be named for the 5xx that
+    // the open breaker answers, a round before the more specific reason).
+    const inWindow = mine.slice(1) as PodObservation[];
+    const first = inWindow[0]?.kind === 'metrics' ? inWindow[0].interval : undefined;
 
-    if (mine.every(backendDownFor) && siblingsNow.some(backendUpFor)) {
+    if (inWindow.every(backendDownFor) && siblingsNow.some(backendUpFor)) {
       found.push({
         pod: name,
         uid: pod.uid,
@@ -112,11 +118,14 @@ export function problemPod(
       });
       continue;
     }
-    const own = totals(mine.slice(1) as PodObservation[]);
+    const own = totals(inWindow);
     const others = totals(siblings);
     const ownShare = own.requests > 0 ? own.errors / own.requests : 0;
     const othersShare = others.requests > 0 ? others.errors / others.requests : 1;
+    // Out of line for the whole window: already failing in its first interval, not only in
+    // a burst at its end that reaches the thresholds sooner.
     if (
+      (first?.serverErrors ?? 0) > 0 &&
       own.errors >= POD_MIN_ERRORS &&
       ownShare >= POD_ERROR_SHARE &&
       others.requests >= POD_MIN_ERRORS &&
@@ -133,9 +142,12 @@ export function problemPod(
     if (own.calls >= POD_MIN_CALLS && others.calls >= POD_MIN_CALLS) {
       const ownMean = own.chatSeconds / own.calls;
       const othersMean = others.chatSeconds / others.calls;
+      const firstMean = first && first.chatCalls > 0 ? (first.chatMean ?? 0) : 0;
       if (
         ownMean >= POD_LATENCY_FACTOR * othersMean &&
-        ownMean - othersMean >= POD_LATENCY_MARGIN_SECONDS
+        ownMean - othersMean >= POD_LATENCY_MARGIN_SECONDS &&
+        firstMean >= POD_LATENCY_FACTOR * othersMean &&
+        firstMean - othersMean >= POD_LATENCY_MARGIN_SECONDS
       ) {
         found.push({
           pod: name,

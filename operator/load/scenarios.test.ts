@@ -220,10 +220,14 @@ describe('recorded: one pod with its own (bad) LM Studio URL', () => {
 
   it('names that pod and no other: its breaker is open while LM Studio answers its siblings', () => {
     const rounds = replay(rec, { podRestartAfterSeconds: 20 });
-    const named = new Set(rounds.map((r) => r.judgement.problemPod?.pod).filter(Boolean));
-    expect(named).toEqual(new Set(['pod-2']));
-    const last = rounds.at(-1)?.judgement.problemPod;
-    expect(last?.reason).toBe('BackendUnreachableFromPod');
+    const named = rounds.flatMap((r) => (r.judgement.problemPod ? [r.judgement.problemPod] : []));
+    expect(new Set(named.map((p) => p.pod))).toEqual(new Set(['pod-2']));
+    // From the first round it is named in, for its breaker: the 5xx it answers are the open
+    // breaker's, and the breaker's samples are judged over the same window as those 5xx.
+    expect(new Set(named.map((p) => p.reason))).toEqual(new Set(['BackendUnreachableFromPod']));
+    const firstNamed = rounds.find((r) => r.judgement.problemPod);
+    expect(firstNamed?.at).toBeGreaterThanOrEqual(20);
+    expect(firstNamed?.at).toBeLessThan(25);
     // The siblings see LM Studio at its normal latency, the resource is not saturated.
     expect(rounds.at(-1)?.judgement.state).not.toBe('Saturated');
   });
@@ -247,5 +251,33 @@ describe('recorded: one pod with its own (bad) LM Studio URL', () => {
     expect(found?.message).toMatch(
       /pod pod-2 answered \d+ of \d+ summary requests with 5xx \(\d+ %\)/,
     );
+  });
+
+  it('5xx only in the later part of the window do not single a pod out yet', async () => {
+    const { problemPod } = await import('./problem-pod.js');
+    const replayed = replay(rec, { podRestartAfterSeconds: 20 });
+    const end = replayed.at(-1);
+    if (!end) throw new Error('no rounds');
+    const now = end.time;
+    const windowStart = now - 20_000;
+    // The breaker left aside, and the pod's first interval inside the window made clean: its
+    // later intervals alone still pass the thresholds, but it was not failing all along.
+    const firstInside = end.tracked.history.rounds.findIndex((r) => r.time >= windowStart);
+    const rewritten = (cleanFirst: boolean) => ({
+      ...end.tracked.history,
+      rounds: end.tracked.history.rounds.map((round, i) => ({
+        ...round,
+        pods: round.pods.map((p) => {
+          if (p.kind !== 'metrics') return p;
+          const sample = { ...p.sample, circuit: 0 };
+          if (!(cleanFirst && i === firstInside && p.pod === 'pod-2' && p.interval)) {
+            return { ...p, sample };
+          }
+          return { ...p, sample, interval: { ...p.interval, serverErrors: 0 } };
+        }),
+      })),
+    });
+    expect(problemPod(rewritten(false), now, 20_000)?.reason).toBe('ErrorsOutOfLine');
+    expect(problemPod(rewritten(true), now, 20_000)).toBeUndefined();
   });
 });
