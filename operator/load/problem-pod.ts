@@ -102,14 +102,15 @@ export function problemPod(
     }
     if (!mine.every((o) => o?.kind === 'metrics')) continue;
     const siblings = rounds.flatMap((r) => r.pods.filter((p) => p.uid !== pod.uid));
-    // Every signal is judged on the same rounds: those inside the window. The round before
-    // it is only the baseline of the first interval (for the breaker, a gauge, it would add
-    // one scrape interval, and a pod whose breaker is open would be named for the 5xx that
-    // the open breaker answers, a round before the more specific reason).
+    // Each signal must already hold at the window's start, so that every reason means "for
+    // at least afterSeconds": the breaker (a gauge) in the sample before the window, the 5xx
+    // and the slow calls (counters) in the interval that ends with that sample, and in the
+    // window. A pod whose breaker opened with its first 5xx is so named for the breaker,
+    // never a round sooner for the 503s that the open breaker answers.
     const inWindow = mine.slice(1) as PodObservation[];
-    const first = inWindow[0]?.kind === 'metrics' ? inWindow[0].interval : undefined;
+    const before = mine[0]?.kind === 'metrics' ? mine[0].interval : undefined;
 
-    if (inWindow.every(backendDownFor) && siblingsNow.some(backendUpFor)) {
+    if (mine.every(backendDownFor) && siblingsNow.some(backendUpFor)) {
       found.push({
         pod: name,
         uid: pod.uid,
@@ -122,10 +123,8 @@ export function problemPod(
     const others = totals(siblings);
     const ownShare = own.requests > 0 ? own.errors / own.requests : 0;
     const othersShare = others.requests > 0 ? others.errors / others.requests : 1;
-    // Out of line for the whole window: already failing in its first interval, not only in
-    // a burst at its end that reaches the thresholds sooner.
     if (
-      (first?.serverErrors ?? 0) > 0 &&
+      (before?.serverErrors ?? 0) > 0 &&
       own.errors >= POD_MIN_ERRORS &&
       ownShare >= POD_ERROR_SHARE &&
       others.requests >= POD_MIN_ERRORS &&
@@ -142,12 +141,12 @@ export function problemPod(
     if (own.calls >= POD_MIN_CALLS && others.calls >= POD_MIN_CALLS) {
       const ownMean = own.chatSeconds / own.calls;
       const othersMean = others.chatSeconds / others.calls;
-      const firstMean = first && first.chatCalls > 0 ? (first.chatMean ?? 0) : 0;
+      const beforeMean = before && before.chatCalls > 0 ? (before.chatMean ?? 0) : 0;
       if (
         ownMean >= POD_LATENCY_FACTOR * othersMean &&
         ownMean - othersMean >= POD_LATENCY_MARGIN_SECONDS &&
-        firstMean >= POD_LATENCY_FACTOR * othersMean &&
-        firstMean - othersMean >= POD_LATENCY_MARGIN_SECONDS
+        beforeMean >= POD_LATENCY_FACTOR * othersMean &&
+        beforeMean - othersMean >= POD_LATENCY_MARGIN_SECONDS
       ) {
         found.push({
           pod: name,

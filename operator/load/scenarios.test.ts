@@ -223,11 +223,16 @@ describe('recorded: one pod with its own (bad) LM Studio URL', () => {
     const named = rounds.flatMap((r) => (r.judgement.problemPod ? [r.judgement.problemPod] : []));
     expect(new Set(named.map((p) => p.pod))).toEqual(new Set(['pod-2']));
     // From the first round it is named in, for its breaker: the 5xx it answers are the open
-    // breaker's, and the breaker's samples are judged over the same window as those 5xx.
+    // breaker's, and they count from the same moment (the breaker opened 0–5 s in, with
+    // them): 20 s after that, not sooner.
     expect(new Set(named.map((p) => p.reason))).toEqual(new Set(['BackendUnreachableFromPod']));
+    const opened = rounds.find((r) =>
+      r.tracked.history.rounds.at(-1)?.pods.some((p) => p.kind === 'metrics' && p.sample.circuit),
+    );
     const firstNamed = rounds.find((r) => r.judgement.problemPod);
-    expect(firstNamed?.at).toBeGreaterThanOrEqual(20);
-    expect(firstNamed?.at).toBeLessThan(25);
+    expect(opened?.at).toBe(5);
+    expect(firstNamed?.at).toBeGreaterThanOrEqual(25);
+    expect(firstNamed?.at).toBeLessThan(30);
     // The siblings see LM Studio at its normal latency, the resource is not saturated.
     expect(rounds.at(-1)?.judgement.state).not.toBe('Saturated');
   });
@@ -253,24 +258,25 @@ describe('recorded: one pod with its own (bad) LM Studio URL', () => {
     );
   });
 
-  it('5xx only in the later part of the window do not single a pod out yet', async () => {
+  it('5xx that start inside the window do not single a pod out yet', async () => {
     const { problemPod } = await import('./problem-pod.js');
     const replayed = replay(rec, { podRestartAfterSeconds: 20 });
     const end = replayed.at(-1);
     if (!end) throw new Error('no rounds');
     const now = end.time;
     const windowStart = now - 20_000;
-    // The breaker left aside, and the pod's first interval inside the window made clean: its
-    // later intervals alone still pass the thresholds, but it was not failing all along.
-    const firstInside = end.tracked.history.rounds.findIndex((r) => r.time >= windowStart);
-    const rewritten = (cleanFirst: boolean) => ({
+    // The breaker left aside, and the pod's interval that ends just before the window made
+    // clean: the window's own intervals still pass the thresholds, but the pod has not been
+    // failing for all of it.
+    const lastBefore = end.tracked.history.rounds.findIndex((r) => r.time >= windowStart) - 1;
+    const rewritten = (cleanBefore: boolean) => ({
       ...end.tracked.history,
       rounds: end.tracked.history.rounds.map((round, i) => ({
         ...round,
         pods: round.pods.map((p) => {
           if (p.kind !== 'metrics') return p;
           const sample = { ...p.sample, circuit: 0 };
-          if (!(cleanFirst && i === firstInside && p.pod === 'pod-2' && p.interval)) {
+          if (!(cleanBefore && i === lastBefore && p.pod === 'pod-2' && p.interval)) {
             return { ...p, sample };
           }
           return { ...p, sample, interval: { ...p.interval, serverErrors: 0 } };
