@@ -59,6 +59,10 @@ const backendDownFor = (obs: PodObservation | undefined) =>
 const backendUpFor = (obs: PodObservation | undefined) =>
   obs?.kind === 'metrics' && obs.sample.circuit === 0 && (obs.interval?.chatCalls ?? 0) > 0;
 
+/** A pod's mean LM Studio latency out of line with its siblings' (seconds). */
+const slower = (mean: number, siblingsMean: number) =>
+  mean >= POD_LATENCY_FACTOR * siblingsMean && mean - siblingsMean >= POD_LATENCY_MARGIN_SECONDS;
+
 const pct = (share: number) => `${Math.round(share * 100)} %`;
 
 /**
@@ -142,12 +146,7 @@ export function problemPod(
       const ownMean = own.chatSeconds / own.calls;
       const othersMean = others.chatSeconds / others.calls;
       const beforeMean = before && before.chatCalls > 0 ? (before.chatMean ?? 0) : 0;
-      if (
-        ownMean >= POD_LATENCY_FACTOR * othersMean &&
-        ownMean - othersMean >= POD_LATENCY_MARGIN_SECONDS &&
-        beforeMean >= POD_LATENCY_FACTOR * othersMean &&
-        beforeMean - othersMean >= POD_LATENCY_MARGIN_SECONDS
-      ) {
+      if (slower(ownMean, othersMean) && slower(beforeMean, othersMean)) {
         found.push({
           pod: name,
           uid: pod.uid,

@@ -12,6 +12,7 @@ import { effectiveReplicas } from '../reconcile/desired.js';
 import { decide } from '../remediation/decide.js';
 import { summarizerService } from '../remediation/fixtures.test-helpers.js';
 import { overridesFrom } from '../remediation/overrides.js';
+import { problemPod } from './problem-pod.js';
 import { type Replayed, recording, replay } from './replay.test-helpers.js';
 
 interface Taken {
@@ -237,8 +238,7 @@ describe('recorded: one pod with its own (bad) LM Studio URL', () => {
     expect(rounds.at(-1)?.judgement.state).not.toBe('Saturated');
   });
 
-  it('with the breaker left aside, its 5xx answers alone single it out', async () => {
-    const { problemPod } = await import('./problem-pod.js');
+  it('with the breaker left aside, its 5xx answers alone single it out', () => {
     const replayed = replay(rec, { podRestartAfterSeconds: 20 });
     const history = replayed.at(-1)?.tracked.history;
     if (!history) throw new Error('no history');
@@ -258,8 +258,7 @@ describe('recorded: one pod with its own (bad) LM Studio URL', () => {
     );
   });
 
-  it('5xx that start inside the window do not single a pod out yet', async () => {
-    const { problemPod } = await import('./problem-pod.js');
+  it('5xx that start inside the window do not single a pod out yet', () => {
     const replayed = replay(rec, { podRestartAfterSeconds: 20 });
     const end = replayed.at(-1);
     if (!end) throw new Error('no rounds');
