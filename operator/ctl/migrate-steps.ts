@@ -9,8 +9,10 @@
  * connections. So they are never deleted while in the Service:
  *
  *  1. the Deployment is paused (its own field manager's `spec.paused`, which the operator's
- *     apply leaves alone), so adopting it does not start a rollout;
- *  2. the objects are marked for adoption (`llmplan.io/adopt`) and the SummarizerService is
+ *     apply leaves alone), so adopting it does not start a rollout, and the Deployment
+ *     controller is given time to see it;
+ *  2. the objects are marked for adoption (`llmplan.io/adopt`, markForAdoption: a controller's
+ *     write in between is read again, not an error) and the SummarizerService is
  *     created: the operator takes them over in place (reconcile/adopt.ts) and creates what
  *     the release did not have (the PodDisruptionBudget);
  *  3. the release's ReplicaSet is deleted with orphan propagation: its pods keep serving,
@@ -27,11 +29,11 @@
  */
 import { ANNOTATIONS, LABELS, MANAGER, selectorLabels } from '../api/labels.js';
 import { summarizerServices } from '../api/summarizerservice.js';
-import { isNotFound } from '../runtime/errors.js';
-import { builtin, type KubeObject } from '../runtime/resource.js';
+import { isConflict, isNotFound } from '../runtime/errors.js';
+import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
 import type { Io } from './commands.js';
 import type { Session } from './connect.js';
-import { type ApiCall, CtlError, callApi } from './errors.js';
+import { type ApiCall, CtlError, callApi, describeApiError } from './errors.js';
 import {
   HELM_OWNER_LABEL,
   HELM_RELEASE_NAME_ANNOTATION,
@@ -244,6 +246,17 @@ export class MigrationSteps {
   async #pause(): Promise<void> {
     if ((await this.#releaseReplicaSets()).length === 0) return; // past this point already
     await this.#applyPause(true);
+    // The Deployment controller answers the pause with a status write; adopting waits for it.
+    await this.#until(
+      `the Deployment controller to see Deployment ${this.#deployment} paused`,
+      async () => {
+        const d = await this.#getDeployment();
+        const seen = `observedGeneration ${d.status?.observedGeneration ?? 0}, generation ${d.metadata.generation ?? 0}`;
+        return (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
+          ? { done: true, seen }
+          : { seen };
+      },
+    );
     this.#log(`paused Deployment ${this.#deployment}: adopting it starts no rollout`);
   }
 
@@ -252,27 +265,13 @@ export class MigrationSteps {
     for (const ref of this.#plan.adopt) {
       const resource = resourceFor(ref);
       if (!resource) continue;
-      const what: ApiCall = {
-        verb: 'patch',
-        resource: resource.plural,
-        group: resource.group,
-        namespace: this.#ns,
-        name: ref.name,
-      };
-      const live = await this.#call(what, () =>
-        this.#session.client.get(resource, ref.name, this.#ns),
-      );
-      if (this.#resource && controllerUid(live) === this.#resource.metadata.uid) continue;
-      if (live.metadata.annotations?.[ANNOTATIONS.adopt] === this.#plan.name) continue;
-      await this.#call(what, () =>
-        this.#session.client.patch(resource, ref.name, this.#ns, {
-          metadata: {
-            resourceVersion: live.metadata.resourceVersion,
-            annotations: { [ANNOTATIONS.adopt]: this.#plan.name },
-          },
-        }),
-      );
-      marked.push(describeRef(ref));
+      const done = await markForAdoption(this.#session, resource, ref, {
+        marker: this.#plan.name,
+        ...(this.#resource?.metadata.uid ? { adoptedBy: this.#resource.metadata.uid } : {}),
+        deadline: this.#deadline,
+        now: this.#now,
+      });
+      if (done) marked.push(describeRef(ref));
     }
     if (marked.length > 0) {
       this.#log(
@@ -513,5 +512,69 @@ export class MigrationSteps {
       },
     );
     this.#log(`${describeRef(ref)} stays as it is, no longer marked as Helm's`);
+  }
+}
+
+export interface MarkOptions {
+  /** The SummarizerService the object is marked for (the annotation's value). */
+  marker: string;
+  /** Uid of that SummarizerService once it exists: an object it controls is adopted already. */
+  adoptedBy?: string;
+  /** Until when a write in between is read again (ms since the epoch). */
+  deadline: number;
+  now?: () => number;
+}
+
+/**
+ * Marks one of the release's objects for adoption (`llmplan.io/adopt`); false if it is marked
+ * or adopted already. The patch carries the resourceVersion the object was judged on, so it
+ * never marks an object that changed hands since. The objects' controllers write them all the
+ * time (the Deployment controller answers a pause with a status write, the HPA controller
+ * writes its status every 15 s): a 409 means read it again and judge it again, not fail.
+ */
+export async function markForAdoption(
+  session: Session,
+  resource: ResourceDescriptor,
+  ref: ObjectRef,
+  options: MarkOptions,
+): Promise<boolean> {
+  const now = options.now ?? Date.now;
+  const what: ApiCall = {
+    verb: 'patch',
+    resource: resource.plural,
+    group: resource.group,
+    namespace: session.namespace,
+    name: ref.name,
+  };
+  for (;;) {
+    const live = await callApi(session, what, () =>
+      session.client.get(resource, ref.name, session.namespace),
+    );
+    const controller = live.metadata.ownerReferences?.find((r) => r.controller);
+    if (options.adoptedBy && controller?.uid === options.adoptedBy) return false;
+    if (controller) {
+      throw new CtlError(
+        `${describeRef(ref)} became controlled by ${controller.kind} ${controller.name} during the migration; nothing of it was changed`,
+      );
+    }
+    const marker = live.metadata.annotations?.[ANNOTATIONS.adopt];
+    if (marker === options.marker) return false;
+    if (marker !== undefined) {
+      throw new CtlError(
+        `${describeRef(ref)} was marked for adoption by SummarizerService ${marker} during the migration`,
+      );
+    }
+    try {
+      await session.client.patch(resource, ref.name, session.namespace, {
+        metadata: {
+          resourceVersion: live.metadata.resourceVersion,
+          annotations: { [ANNOTATIONS.adopt]: options.marker },
+        },
+      });
+      return true;
+    } catch (err) {
+      if (!isConflict(err) || now() > options.deadline) throw describeApiError(err, what, session);
+      // Written in between: read it again.
+    }
   }
 }
