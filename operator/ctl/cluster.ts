@@ -13,7 +13,7 @@ import {
   summarizerServices,
 } from '../api/summarizerservice.js';
 import { REVISION_LABEL, type Revision, readRevision } from '../remediation/revisions.js';
-import { isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
+import { isConflict, isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
 import { builtin, type KubeObject } from '../runtime/resource.js';
 import type { Session } from './connect.js';
 import { type ApiCall, CtlError, callApi, describeApiError, isObjectNotFound } from './errors.js';
@@ -155,10 +155,15 @@ export async function servedRevision(
   }
 }
 
+/** Writes of the status (the operator's) between a read and a patch retried before giving up. */
+const STATUS_WRITE_RETRIES = 5;
+
 /**
  * A JSON merge patch of the spec, guarded by the resourceVersion the change was computed
- * from: if anyone wrote the object in between, the API server answers 409 and nothing is
- * overwritten.
+ * from: if anyone changed the spec in between, the API server answers 409 and nothing is
+ * overwritten. The operator writes the status all the time (during a bad rollout, when a user
+ * is most likely to run this); a 409 whose cause was only that — the object's generation, which
+ * counts spec changes, is still the one read — is sent again on the new resourceVersion.
  */
 export async function patchSpec(
   session: Session,
@@ -173,13 +178,29 @@ export async function patchSpec(
     namespace: session.namespace,
     name,
   };
-  return callApi(session, what, () =>
-    session.client.patch(
-      summarizerServices,
-      name,
-      session.namespace,
-      { metadata: { resourceVersion: live.raw.metadata.resourceVersion }, spec: specPatch },
-      { type: 'merge' },
-    ),
-  );
+  let resourceVersion = live.raw.metadata.resourceVersion;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await session.client.patch<KubeObject & { spec?: Record<string, unknown> }>(
+        summarizerServices,
+        name,
+        session.namespace,
+        { metadata: { resourceVersion }, spec: specPatch },
+        { type: 'merge' },
+      );
+    } catch (err) {
+      if (!isConflict(err) || attempt >= STATUS_WRITE_RETRIES)
+        throw describeApiError(err, what, session);
+      const now = await callApi(session, getCall(session, name), () =>
+        session.client.get<KubeObject>(summarizerServices, name, session.namespace),
+      );
+      if (now.metadata.generation !== live.raw.metadata.generation) {
+        throw new CtlError(
+          `conflict: the spec of summarizerservice ${name} changed while llmplanctl was writing it (generation ${live.raw.metadata.generation ?? '?'} → ${now.metadata.generation ?? '?'}); nothing was written: run the command again to act on the new spec`,
+          { cause: err },
+        );
+      }
+      resourceVersion = now.metadata.resourceVersion;
+    }
+  }
 }

@@ -397,17 +397,55 @@ describe('llmplanctl rollback, pause, resume', () => {
     expect((await live()).spec.paused).toBe(false);
   });
 
-  it('refuses to overwrite a change made after it read the object', async () => {
+  it('refuses to overwrite a spec changed after it read the object', async () => {
     const session = await connect({ kubeconfig: kubeconfigPath(), namespace: ns.name });
     try {
       const stale = await getSummarizerService(session, NAME);
-      await kubectlOk(['annotate', '-n', ns.name, `${PLURAL}/${NAME}`, 'example.com/touched=yes']);
+      await kubectlOk([
+        'patch',
+        '-n',
+        ns.name,
+        `${PLURAL}/${NAME}`,
+        '--type=merge',
+        '-p',
+        '{"spec":{"replicas":4}}',
+      ]);
       const err = await patchSpec(session, stale, { paused: true }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CtlError);
       expect((err as CtlError).message).toMatch(
-        /^conflict: llmplan changed while llmplanctl was writing it; run the command again/,
+        new RegExp(
+          `^conflict: the spec of summarizerservice ${NAME} changed while llmplanctl was writing it \\(generation \\d+ → \\d+\\); nothing was written: run the command again`,
+        ),
       );
-      expect((await live()).spec.paused).toBe(false);
+      expect((await live()).spec).toMatchObject({ paused: false, replicas: 4 });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('writes through what the operator and others write meanwhile: the status, annotations', async () => {
+    const session = await connect({ kubeconfig: kubeconfigPath(), namespace: ns.name });
+    try {
+      const stale = await getSummarizerService(session, NAME);
+      // As the operator does when a pod turns ready (restored below).
+      const readyReplicas = (await live()).status?.readyReplicas;
+      const writeStatus = (n: number | undefined) =>
+        client.patch(
+          summarizerServices,
+          NAME,
+          ns.name,
+          { status: { readyReplicas: n } },
+          { subresource: 'status' },
+        );
+      await writeStatus((readyReplicas ?? 0) + 1);
+      await kubectlOk(['annotate', '-n', ns.name, `${PLURAL}/${NAME}`, 'example.com/touched=yes']);
+      const written = await patchSpec(session, stale, { paused: true });
+      expect(written.metadata.resourceVersion).not.toBe(stale.raw.metadata.resourceVersion);
+      const after = await live();
+      expect(after.spec.paused).toBe(true);
+      expect(after.metadata.annotations?.['example.com/touched']).toBe('yes');
+      await patchSpec(session, await getSummarizerService(session, NAME), { paused: false });
+      await writeStatus(readyReplicas);
     } finally {
       await session.close();
     }
