@@ -13,7 +13,8 @@ import {
   summarizerServices,
 } from '../api/summarizerservice.js';
 import { REVISION_LABEL, type Revision, readRevision } from '../remediation/revisions.js';
-import { isConflict, isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
+import { retryOnConflict } from '../runtime/conflict.js';
+import { isForbidden, isNotFound, NotFoundError } from '../runtime/errors.js';
 import { builtin, type KubeObject } from '../runtime/resource.js';
 import type { Session } from './connect.js';
 import { type ApiCall, CtlError, callApi, describeApiError, isObjectNotFound } from './errors.js';
@@ -155,9 +156,6 @@ export async function servedRevision(
   }
 }
 
-/** Writes of the status (the operator's) between a read and a patch retried before giving up. */
-const STATUS_WRITE_RETRIES = 5;
-
 /**
  * A JSON merge patch of the spec, guarded by the resourceVersion the change was computed
  * from: if anyone changed the spec in between, the API server answers 409 and nothing is
@@ -178,29 +176,25 @@ export async function patchSpec(
     namespace: session.namespace,
     name,
   };
-  let resourceVersion = live.raw.metadata.resourceVersion;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await session.client.patch<KubeObject & { spec?: Record<string, unknown> }>(
+  const generation = live.raw.metadata.generation;
+  return callApi(session, what, () =>
+    retryOnConflict(async (attempt) => {
+      const read =
+        attempt === 0
+          ? live.raw
+          : await session.client.get<KubeObject>(summarizerServices, name, session.namespace);
+      if (read.metadata.generation !== generation) {
+        throw new CtlError(
+          `conflict: the spec of summarizerservice ${name} changed while llmplanctl was writing it (generation ${generation ?? '?'} → ${read.metadata.generation ?? '?'}); nothing was written: run the command again to act on the new spec`,
+        );
+      }
+      return session.client.patch<KubeObject & { spec?: Record<string, unknown> }>(
         summarizerServices,
         name,
         session.namespace,
-        { metadata: { resourceVersion }, spec: specPatch },
+        { metadata: { resourceVersion: read.metadata.resourceVersion }, spec: specPatch },
         { type: 'merge' },
       );
-    } catch (err) {
-      if (!isConflict(err) || attempt >= STATUS_WRITE_RETRIES)
-        throw describeApiError(err, what, session);
-      const now = await callApi(session, getCall(session, name), () =>
-        session.client.get<KubeObject>(summarizerServices, name, session.namespace),
-      );
-      if (now.metadata.generation !== live.raw.metadata.generation) {
-        throw new CtlError(
-          `conflict: the spec of summarizerservice ${name} changed while llmplanctl was writing it (generation ${live.raw.metadata.generation ?? '?'} → ${now.metadata.generation ?? '?'}); nothing was written: run the command again to act on the new spec`,
-          { cause: err },
-        );
-      }
-      resourceVersion = now.metadata.resourceVersion;
-    }
-  }
+    }),
+  );
 }

@@ -9,8 +9,7 @@
  * connections. So they are never deleted while in the Service:
  *
  *  1. the Deployment is paused (its own field manager's `spec.paused`, which the operator's
- *     apply leaves alone), so adopting it does not start a rollout, and the Deployment
- *     controller is given time to see it;
+ *     apply leaves alone), so adopting it does not start a rollout;
  *  2. the objects are marked for adoption (`llmplan.io/adopt`, markForAdoption: a controller's
  *     write in between is read again, not an error) and the SummarizerService is
  *     created: the operator takes them over in place (reconcile/adopt.ts) and creates what
@@ -29,11 +28,12 @@
  */
 import { ANNOTATIONS, LABELS, MANAGER, selectorLabels } from '../api/labels.js';
 import { summarizerServices } from '../api/summarizerservice.js';
-import { isConflict, isNotFound } from '../runtime/errors.js';
+import { retryOnConflict } from '../runtime/conflict.js';
+import { isNotFound } from '../runtime/errors.js';
 import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
 import type { Io } from './commands.js';
 import type { Session } from './connect.js';
-import { type ApiCall, CtlError, callApi, describeApiError } from './errors.js';
+import { type ApiCall, CtlError, callApi } from './errors.js';
 import {
   HELM_OWNER_LABEL,
   HELM_RELEASE_NAME_ANNOTATION,
@@ -246,17 +246,6 @@ export class MigrationSteps {
   async #pause(): Promise<void> {
     if ((await this.#releaseReplicaSets()).length === 0) return; // past this point already
     await this.#applyPause(true);
-    // The Deployment controller answers the pause with a status write; adopting waits for it.
-    await this.#until(
-      `the Deployment controller to see Deployment ${this.#deployment} paused`,
-      async () => {
-        const d = await this.#getDeployment();
-        const seen = `observedGeneration ${d.status?.observedGeneration ?? 0}, generation ${d.metadata.generation ?? 0}`;
-        return (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
-          ? { done: true, seen }
-          : { seen };
-      },
-    );
     this.#log(`paused Deployment ${this.#deployment}: adopting it starts no rollout`);
   }
 
@@ -268,8 +257,6 @@ export class MigrationSteps {
       const done = await markForAdoption(this.#session, resource, ref, {
         marker: this.#plan.name,
         ...(this.#resource?.metadata.uid ? { adoptedBy: this.#resource.metadata.uid } : {}),
-        deadline: this.#deadline,
-        now: this.#now,
       });
       if (done) marked.push(describeRef(ref));
     }
@@ -520,16 +507,13 @@ export interface MarkOptions {
   marker: string;
   /** Uid of that SummarizerService once it exists: an object it controls is adopted already. */
   adoptedBy?: string;
-  /** Until when a write in between is read again (ms since the epoch). */
-  deadline: number;
-  now?: () => number;
 }
 
 /**
  * Marks one of the release's objects for adoption (`llmplan.io/adopt`); false if it is marked
  * or adopted already. The patch carries the resourceVersion the object was judged on, so it
  * never marks an object that changed hands since. The objects' controllers write them all the
- * time (the Deployment controller answers a pause with a status write, the HPA controller
+ * time (the Deployment controller answers the pause with a status write, the HPA controller
  * writes its status every 15 s): a 409 means read it again and judge it again, not fail.
  */
 export async function markForAdoption(
@@ -538,7 +522,6 @@ export async function markForAdoption(
   ref: ObjectRef,
   options: MarkOptions,
 ): Promise<boolean> {
-  const now = options.now ?? Date.now;
   const what: ApiCall = {
     verb: 'patch',
     resource: resource.plural,
@@ -546,25 +529,23 @@ export async function markForAdoption(
     namespace: session.namespace,
     name: ref.name,
   };
-  for (;;) {
-    const live = await callApi(session, what, () =>
-      session.client.get(resource, ref.name, session.namespace),
-    );
-    const controller = live.metadata.ownerReferences?.find((r) => r.controller);
-    if (options.adoptedBy && controller?.uid === options.adoptedBy) return false;
-    if (controller) {
-      throw new CtlError(
-        `${describeRef(ref)} became controlled by ${controller.kind} ${controller.name} during the migration; nothing of it was changed`,
-      );
-    }
-    const marker = live.metadata.annotations?.[ANNOTATIONS.adopt];
-    if (marker === options.marker) return false;
-    if (marker !== undefined) {
-      throw new CtlError(
-        `${describeRef(ref)} was marked for adoption by SummarizerService ${marker} during the migration`,
-      );
-    }
-    try {
+  return callApi(session, what, () =>
+    retryOnConflict(async () => {
+      const live = await session.client.get(resource, ref.name, session.namespace);
+      const controller = live.metadata.ownerReferences?.find((r) => r.controller);
+      if (options.adoptedBy && controller?.uid === options.adoptedBy) return false;
+      if (controller) {
+        throw new CtlError(
+          `${describeRef(ref)} became controlled by ${controller.kind} ${controller.name} during the migration; nothing of it was changed`,
+        );
+      }
+      const marker = live.metadata.annotations?.[ANNOTATIONS.adopt];
+      if (marker === options.marker) return false;
+      if (marker !== undefined) {
+        throw new CtlError(
+          `${describeRef(ref)} was marked for adoption by SummarizerService ${marker} during the migration`,
+        );
+      }
       await session.client.patch(resource, ref.name, session.namespace, {
         metadata: {
           resourceVersion: live.metadata.resourceVersion,
@@ -572,9 +553,6 @@ export async function markForAdoption(
         },
       });
       return true;
-    } catch (err) {
-      if (!isConflict(err) || now() > options.deadline) throw describeApiError(err, what, session);
-      // Written in between: read it again.
-    }
-  }
+    }),
+  );
 }

@@ -41,6 +41,7 @@ export type {
   WatchOptions,
   WriteOptions,
 } from './client-options.js';
+export { defaultConflictRetry, retryOnConflict } from './conflict.js';
 export {
   accessFromKubeConfig,
   type ClusterAccess,

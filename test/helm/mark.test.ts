@@ -2,8 +2,8 @@
  * `llmplanctl migrate helm` marks the release's objects for adoption with a patch guarded by
  * the resourceVersion it judged them on — while their controllers keep writing them. The
  * Deployment controller answers a pause with a status write a few milliseconds later: a mark
- * read before that write and sent after it gets 409 from the real API server. That race failed
- * a migration in CI (the object was marked in the next run); here it is provoked twenty times.
+ * read before that write and sent after it gets 409 from the real API server. That race once
+ * failed a migration in CI; here it is provoked twenty times.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATIONS } from '../../operator/api/labels.js';
@@ -29,7 +29,7 @@ const deployment = (name: string) => ({
   },
 });
 const ref = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', name });
-const options = () => ({ marker: 'llmplan', deadline: Date.now() + 30_000 });
+const options = () => ({ marker: 'llmplan' });
 
 beforeAll(async () => {
   ns = await createTestNamespace(kubeConfig(), 'helm-mark');
