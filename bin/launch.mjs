@@ -12,8 +12,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const built = path.join(root, 'dist', 'operator', 'ctl', 'main.js');
 const source = path.join(root, 'operator', 'ctl', 'main.ts');
-// What llmplanctl is compiled from (operator/api imports service/env.ts).
-const sourceDirs = ['operator', 'service'].map((dir) => path.join(root, dir));
+// What llmplanctl is compiled from (operator/api imports contract/env.ts).
+const sourceDirs = ['contract', 'operator'].map((dir) => path.join(root, dir));
 
 function newestSourceMtime() {
   let newest = 0;

@@ -3,9 +3,9 @@
  * requests in app.ts and generate /openapi.json below, so they cannot drift.
  */
 import { z } from 'zod';
+import { LANGUAGES, LIMITS, SUMMARY_TYPES } from '../contract/env.js';
+import { SUMMARY_ROUTE } from '../contract/metric-names.js';
 import type { SummaryDefaults } from './config.js';
-import { LANGUAGES, LIMITS, SUMMARY_TYPES } from './env.js';
-import { SUMMARY_ROUTE } from './metric-names.js';
 import { characterCount } from './summarize.js';
 
 export const SUMMARY_PATH = SUMMARY_ROUTE;

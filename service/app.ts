@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { ENV_DEFAULTS, PROBE_PATHS } from '../contract/env.js';
 import { Admission } from './admission.js';
 import {
   HEALTH_PATH,
@@ -20,7 +21,6 @@ import {
   summaryRequestSchema,
 } from './api.js';
 import type { ServiceConfig } from './config.js';
-import { ENV_DEFAULTS, PROBE_PATHS } from './env.js';
 import {
   ApiError,
   BODY_LIMIT_BYTES,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ENV, ENV_DEFAULTS, SERVICE_ENV, SERVICE_ENV_DEFAULTS } from '../contract/env.js';
 import { ConfigError, loadConfig } from './config.js';
-import { ENV, ENV_DEFAULTS, SERVICE_ENV, SERVICE_ENV_DEFAULTS } from './env.js';
 
 function problemsOf(env: Record<string, string>) {
   try {

@@ -15,7 +15,7 @@ import {
   SERVICE_LIMITS,
   SUMMARY_TYPES,
   type SummaryType,
-} from './env.js';
+} from '../contract/env.js';
 
 export interface LmStudioConfig {
   /** OpenAI-compatible base URL including its `/v1` prefix. */

@@ -15,7 +15,7 @@
  * status codes, and metrics come in through the LmStudioObserver hooks.
  */
 import { Pool } from 'undici';
-import { ENV_DEFAULTS } from './env.js';
+import { ENV_DEFAULTS } from '../contract/env.js';
 import { classifyError, describeCause, type ErrorCause, readErrorBody } from './lmstudio-errors.js';
 import {
   type ModelContext,

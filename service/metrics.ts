@@ -3,9 +3,9 @@
  * global one), so tests can run several services in one process.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { METRIC } from '../contract/metric-names.js';
 import type { Admission, ShedReason } from './admission.js';
 import type { CircuitState, LmStudioObserver } from './lmstudio.js';
-import { METRIC } from './metric-names.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** Queue waits: most are 0 (admitted at once), the rest up to QUEUE_TIMEOUT. */

@@ -3,7 +3,7 @@
  * carries the role, the style and the output language; the user message carries
  * only the text, so instructions and content never mix. Pure.
  */
-import type { Language, SummaryType } from './env.js';
+import type { Language, SummaryType } from '../contract/env.js';
 import type { ChatMessage } from './lmstudio.js';
 
 const STYLE: Readonly<Record<SummaryType, string>> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LANGUAGES, SUMMARY_TYPES } from './env.js';
+import { LANGUAGES, SUMMARY_TYPES } from '../contract/env.js';
 import { Cancellation, type ChatRequest, LlmError } from './lmstudio.js';
 import {
   buildMessages,

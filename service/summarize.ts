@@ -7,8 +7,9 @@
  * and retried (the context it named, if any, is used from then on). Pure but for
  * the ChatFn it is given.
  */
+
+import type { Language, SummaryType } from '../contract/env.js';
 import { chunkText } from './chunking.js';
-import type { Language, SummaryType } from './env.js';
 import { Cancellation, type ChatFn, LlmError } from './lmstudio.js';
 import { buildMessages, type PromptKind, stripReasoning, systemPrompt } from './prompts.js';
 import { estimateTokens, MESSAGE_OVERHEAD_TOKENS } from './tokens.js';

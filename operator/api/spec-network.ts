@@ -3,7 +3,7 @@
  * and spec.lmstudio (SPEC §2.1). Part of the SummarizerService schema in spec.ts.
  */
 import { z } from 'zod';
-import { ENV_DEFAULTS, LIMITS } from '../../service/env.js';
+import { ENV_DEFAULTS, LIMITS } from '../../contract/env.js';
 import {
   isDns1035Label,
   isDns1123Subdomain,

@@ -6,7 +6,7 @@
  * applied by the API server.
  */
 import { z } from 'zod';
-import { ENV_DEFAULTS, LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../service/env.js';
+import { ENV_DEFAULTS, LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../contract/env.js';
 import { RESERVED_POD_LABELS } from './labels.js';
 import {
   labelValue,

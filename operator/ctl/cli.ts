@@ -13,8 +13,8 @@ import {
 } from './commands.js';
 import { connect, type Session } from './connect.js';
 import { CtlError } from './errors.js';
-import { exportCommand } from './export.js';
-import { migrateHelmCommand } from './migrate.js';
+import { migrateHelmCommand } from './migrate/command.js';
+import { exportCommand } from './migrate/export.js';
 import { rollbackCommand } from './rollback.js';
 
 export interface RunOptions {

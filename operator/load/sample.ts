@@ -3,7 +3,7 @@
  * (docs/service.md "Load metrics"), pure. A /metrics without them (an image older than the
  * contract, or something else listening on the port) is said to be so, never guessed at.
  */
-import { METRIC, SUMMARY_ROUTE } from '../../service/metric-names.js';
+import { METRIC, SUMMARY_ROUTE } from '../../contract/metric-names.js';
 import { type Exposition, parseExposition, type Series } from './exposition.js';
 
 /** A cumulative histogram, as Prometheus exposes it: counts per upper bound (+Inf last). */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Recording } from '../../test/load/record.js';
 import type { SummarizerServiceSpecInput } from '../api/spec.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
-import { effectiveReplicas } from '../reconcile/desired.js';
+import { effectiveReplicas } from '../desired/state.js';
 import { decide } from '../remediation/decide.js';
 import { summarizerService } from '../remediation/fixtures.test-helpers.js';
 import { overridesFrom } from '../remediation/overrides.js';

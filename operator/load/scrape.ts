@@ -13,7 +13,7 @@
  * interval gains nothing from keep-alive, and a pooled socket the pod dropped reads as an outage).
  */
 import { request } from 'undici';
-import { PROBE_PATHS } from '../../service/env.js';
+import { PROBE_PATHS } from '../../contract/env.js';
 import { isForbidden, isNotFound, type KubeClient } from '../runtime/index.js';
 
 export type ScrapeMode =

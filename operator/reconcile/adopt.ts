@@ -13,12 +13,12 @@
  */
 import { ANNOTATIONS, FIELD_MANAGER } from '../api/labels.js';
 import {
+  controllerOf,
   type KubeClient,
   type KubeObject,
   type ResourceDescriptor,
   takeOverFields,
 } from '../runtime/index.js';
-import { controllerOf } from './children.js';
 
 /** Whether `live` (not controlled by the resource) may be adopted by SummarizerService `crName`. */
 export function isAdoptable(live: KubeObject, crName: string): boolean {

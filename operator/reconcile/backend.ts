@@ -8,8 +8,8 @@
  */
 import { request } from 'undici';
 import type { SummarizerService } from '../api/summarizerservice.js';
-import { namespaceOf } from './children.js';
-import type { BackendProbe } from './status.js';
+import { namespaceOf } from '../desired/children.js';
+import type { BackendProbe } from '../status/compute.js';
 
 /** Where the operator can reach a resource's LM Studio from where it runs. */
 export type BackendTarget = { url: string } | { unprobeable: string };

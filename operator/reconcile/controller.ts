@@ -12,6 +12,7 @@ import {
   type SummarizerService,
   safeParseSummarizerService,
 } from '../api/summarizerservice.js';
+import { effectiveReplicas } from '../desired/state.js';
 import {
   LoadMonitor,
   type LoadMonitorOptions,
@@ -40,12 +41,11 @@ import {
   type ResourceDescriptor,
   watchSource,
 } from '../runtime/index.js';
+import { StatusMetrics } from '../status/metrics.js';
 import type { BackendProber } from './backend.js';
 import { objectForCache, podForCache, replicaSetForCache } from './cache.js';
-import { effectiveReplicas } from './desired.js';
 import { SummarizerServiceReconciler } from './reconciler.js';
 import { childResources, summarizerServices } from './resources.js';
-import { StatusMetrics } from './status-metrics.js';
 
 export const CONTROLLER_NAME = 'summarizerservice';
 

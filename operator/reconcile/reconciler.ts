@@ -13,6 +13,13 @@ import { ConditionType, getCondition } from '../api/conditions.js';
 import { ANNOTATIONS } from '../api/labels.js';
 import type { LoadStatus, Recommendations, SummarizerServiceStatus } from '../api/status.js';
 import { type SummarizerService, safeParseSummarizerService } from '../api/summarizerservice.js';
+import {
+  type DesiredObject,
+  isControlledBy,
+  type OwnershipConflict,
+  unwantedChildren,
+} from '../desired/children.js';
+import { type DesiredState, desiredState } from '../desired/state.js';
 import { overridesFrom } from '../remediation/overrides.js';
 import type { Plan, Remediator } from '../remediation/remediator.js';
 import {
@@ -20,6 +27,7 @@ import {
   applyIfNeeded,
   CONTROLLER_OWNER_UID_INDEX,
   canonicalJson,
+  controllerOf,
   type EventRecorder,
   isConflict,
   isForbidden,
@@ -34,8 +42,12 @@ import {
   type ResourceDescriptor,
   withDesiredHash,
 } from '../runtime/index.js';
+import { type BackendProbe, computeStatus, statusNeedsUpdate } from '../status/compute.js';
+import type { StatusMetrics } from '../status/metrics.js';
 import { adopt, isAdoptable } from './adopt.js';
 import type { BackendProber } from './backend.js';
+import { handOverReplicas } from './replicas.js';
+import { childResource, childResources, summarizerServices } from './resources.js';
 
 /** Children the pods depend on: applied before the rest. */
 const FIRST_WAVE = new Set(['ServiceAccount', 'ConfigMap']);
@@ -46,19 +58,6 @@ const REMEDIATION_POLL_MS = 5_000;
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-
-import {
-  controllerOf,
-  type DesiredObject,
-  isControlledBy,
-  type OwnershipConflict,
-  unwantedChildren,
-} from './children.js';
-import { type DesiredState, desiredState } from './desired.js';
-import { handOverReplicas } from './replicas.js';
-import { childResource, childResources, summarizerServices } from './resources.js';
-import { type BackendProbe, computeStatus, statusNeedsUpdate } from './status.js';
-import type { StatusMetrics } from './status-metrics.js';
 
 export interface ReconcilerDeps {
   client: KubeClient;

@@ -3,8 +3,8 @@
  * can address a desired object by its apiVersion/kind.
  */
 
+import { MANAGED_CHILD_KINDS } from '../desired/children.js';
 import { builtin, type ResourceDescriptor } from '../runtime/index.js';
-import { MANAGED_CHILD_KINDS } from './children.js';
 
 export { summarizerServices } from '../api/summarizerservice.js';
 

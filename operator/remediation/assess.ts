@@ -12,8 +12,8 @@
  */
 import type { V1ContainerStatus, V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { CONTAINER_NAME } from '../api/labels.js';
-import type { BackendProbe } from '../reconcile/status.js';
-import { rolloutState } from '../reconcile/status.js';
+import type { BackendProbe } from '../status/compute.js';
+import { rolloutState } from '../status/compute.js';
 
 /** A failure the operator can name. */
 export const FAILURE_REASONS = [

@@ -3,7 +3,7 @@
  * the spec. Pure; the reconciler passes the result to desiredState as `overrides`.
  */
 import type { RemediationState } from '../api/status.js';
-import type { RemediationOverrides } from '../reconcile/desired.js';
+import type { RemediationOverrides } from '../desired/state.js';
 import type { Revision } from './revisions.js';
 
 export function overridesFrom(

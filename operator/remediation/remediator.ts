@@ -20,11 +20,10 @@ import { Counter } from 'prom-client';
 import { ANNOTATIONS, LABELS } from '../api/labels.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
 import { type SummarizerService, summarizerServices } from '../api/summarizerservice.js';
+import { isControlledBy } from '../desired/children.js';
+import type { ConfigData } from '../desired/configmap.js';
+import { effectiveReplicas } from '../desired/state.js';
 import type { LoadJudgement } from '../load/judge.js';
-import { isControlledBy } from '../reconcile/children.js';
-import type { ConfigData } from '../reconcile/config.js';
-import { effectiveReplicas } from '../reconcile/desired.js';
-import type { BackendProbe } from '../reconcile/status.js';
 import {
   type ApiError,
   builtin,
@@ -43,6 +42,7 @@ import {
   resourcePath,
   TooManyRequestsError,
 } from '../runtime/index.js';
+import type { BackendProbe } from '../status/compute.js';
 import { assess, type Verdict } from './assess.js';
 import { type Decision, decide } from './decide.js';
 import { overridesFrom } from './overrides.js';

@@ -15,8 +15,8 @@ import type { V1ControllerRevision, V1PodTemplateSpec } from '@kubernetes/client
 import { CONTAINER_NAME, childNames } from '../api/labels.js';
 import type { SummarizerServiceSpec } from '../api/spec.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
-import { childMetadata } from '../reconcile/children.js';
-import type { ConfigData } from '../reconcile/config.js';
+import { childMetadata } from '../desired/children.js';
+import type { ConfigData } from '../desired/configmap.js';
 
 export const REVISION_LABEL = 'llmplan.io/template-hash';
 

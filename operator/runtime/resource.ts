@@ -144,8 +144,10 @@ export function requestFor(obj: KubeObject): Request {
 }
 
 /** The owner reference with `controller: true`, if any. */
-export function controllerOf(obj: KubeObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((ref) => ref.controller === true);
+export function controllerOf<R extends { controller?: boolean }>(obj: {
+  metadata?: { ownerReferences?: R[] };
+}): R | undefined {
+  return obj.metadata?.ownerReferences?.find((ref) => ref.controller === true);
 }
 
 const d = (

@@ -23,8 +23,8 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { LABELS, MANAGER } from '../../operator/api/labels.js';
 import { safeParseSummarizerService } from '../../operator/api/summarizerservice.js';
+import { desiredState } from '../../operator/desired/state.js';
 import { objectForCache, podForCache, replicaSetForCache } from '../../operator/reconcile/cache.js';
-import { desiredState } from '../../operator/reconcile/desired.js';
 import { childResources, summarizerServices } from '../../operator/reconcile/resources.js';
 import {
   builtin,

@@ -6,7 +6,7 @@
  * alternating order; every request's text is new, so the server's prompt cache
  * helps neither side beyond the shared system prompt.
  */
-import { ENV } from '../../service/env.js';
+import { ENV } from '../../contract/env.js';
 import { buildMessages } from '../../service/prompts.js';
 import { SAMPLE_TEXTS } from '../llm/samples.js';
 import { freePort, startInferenceServer } from '../llm/server.js';

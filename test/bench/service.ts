@@ -24,7 +24,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
-import { ENV, SERVICE_ENV } from '../../service/env.js';
+import { ENV, SERVICE_ENV } from '../../contract/env.js';
 import { freePort } from '../llm/server.js';
 import {
   killAll,

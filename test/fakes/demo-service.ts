@@ -2,9 +2,10 @@
  * `npm run demo:service`: the fake LM Studio on 127.0.0.1:1234 and the service
  * on 127.0.0.1:8000 pointed at it, in this one process. Ctrl-C stops both.
  */
+
+import { ENV, SERVICE_ENV } from '../../contract/env.js';
 import { startService } from '../../service/app.js';
 import { loadConfig } from '../../service/config.js';
-import { ENV, SERVICE_ENV } from '../../service/env.js';
 import { createLogger } from '../../service/logging.js';
 import { FakeLmStudio } from './lmstudio.js';
 

@@ -13,8 +13,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { SUMMARY_ROUTE } from '../../contract/metric-names.js';
 import type { Admission } from '../../service/admission.js';
-import { SUMMARY_ROUTE } from '../../service/metric-names.js';
 import { CIRCUIT_STATE_VALUE, createMetrics, type ServiceMetrics } from '../../service/metrics.js';
 
 export interface LoadProfile {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATIONS } from '../../operator/api/labels.js';
 import { connect, type Session } from '../../operator/ctl/connect.js';
-import { markForAdoption } from '../../operator/ctl/migrate-steps.js';
+import { markForAdoption } from '../../operator/ctl/migrate/steps.js';
 import { builtin, type KubeObject } from '../../operator/runtime/index.js';
 import { createTestNamespace, kubeConfig, kubeconfigPath } from '../cluster/kube.js';
 

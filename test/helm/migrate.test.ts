@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
-import { coalesceValues } from '../../operator/ctl/helm-release.js';
+import { coalesceValues } from '../../operator/ctl/migrate/helm-release.js';
 import { builtin, type KubeClient, type KubeObject } from '../../operator/runtime/index.js';
 import { createTestNamespace, kubeConfig, kubeconfigWithRules } from '../cluster/kube.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { LABELS, MANAGER } from '../../operator/api/labels.js';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
-import { decodeRelease, manifestObjects } from '../../operator/ctl/helm-release.js';
+import { decodeRelease, manifestObjects } from '../../operator/ctl/migrate/helm-release.js';
 import {
   builtin,
   type KubeClient,

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import type { Values } from '../../operator/ctl/helm-release.js';
+import type { Values } from '../../operator/ctl/migrate/helm-release.js';
 
 export const OLD_CHART_VALUES = parse(
   readFileSync(path.join(import.meta.dirname, 'charts/llmplan/values.yaml'), 'utf8'),

@@ -8,8 +8,8 @@
  * and max_tokens is the API's minimum.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV, SERVICE_ENV } from '../../contract/env.js';
 import { healthResponseSchema, summaryResponseSchema } from '../../service/api.js';
-import { ENV, SERVICE_ENV } from '../../service/env.js';
 import { type RunningService, spawnService, startServiceAt } from '../service/harness.js';
 import { type InferenceServer, startInferenceServer } from './server.js';
 

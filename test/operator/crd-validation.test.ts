@@ -16,7 +16,7 @@ import {
   safeParseSummarizerService,
   VERSION,
 } from '../../operator/api/summarizerservice.js';
-import { computeStatus } from '../../operator/reconcile/status.js';
+import { computeStatus } from '../../operator/status/compute.js';
 import {
   createTestNamespace,
   eventually,

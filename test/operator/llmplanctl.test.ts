@@ -27,7 +27,7 @@ import {
 import { getSummarizerService, patchSpec } from '../../operator/ctl/cluster.js';
 import { connect } from '../../operator/ctl/connect.js';
 import { CtlError } from '../../operator/ctl/errors.js';
-import { desiredState } from '../../operator/reconcile/desired.js';
+import { desiredState } from '../../operator/desired/state.js';
 import { buildRevision, REVISION_ANNOTATIONS } from '../../operator/remediation/revisions.js';
 import { KubeClient } from '../../operator/runtime/client.js';
 import { loadClusterAccess } from '../../operator/runtime/kubeconfig.js';

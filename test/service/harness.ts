@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { ENV, SERVICE_ENV } from '../../contract/env.js';
 import { type ServiceHandle, startService } from '../../service/app.js';
 import { loadConfig, type ServiceConfig } from '../../service/config.js';
-import { ENV, SERVICE_ENV } from '../../service/env.js';
 import { createLogger } from '../../service/logging.js';
 import { FakeLmStudio, type FakeLmStudioOptions } from '../fakes/lmstudio.js';
 

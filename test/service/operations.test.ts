@@ -5,10 +5,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../contract/env.js';
 import { errorResponseSchema, healthResponseSchema } from '../../service/api.js';
 import { createApp } from '../../service/app.js';
 import { loadConfig } from '../../service/config.js';
-import { LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../service/env.js';
 import { createLogger } from '../../service/logging.js';
 import { createMetrics } from '../../service/metrics.js';
 import { CapturedLogs, type Stack, startStack } from './harness.js';

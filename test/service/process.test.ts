@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, SERVICE_ENV } from '../../service/env.js';
+import { ENV, SERVICE_ENV } from '../../contract/env.js';
 import { FakeLmStudio } from '../fakes/lmstudio.js';
 import { sentences, spawnService } from './harness.js';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LuaEngine, LuaFactory } from 'wasmoon';
 import { parse } from 'yaml';
 import { parseSummarizerService } from '../../operator/api/summarizerservice.js';
-import { computeStatus, type StatusObservation } from '../../operator/reconcile/status.js';
+import { computeStatus, type StatusObservation } from '../../operator/status/compute.js';
 import { summarizerService } from './fixtures.js';
 
 const argocdDir = fileURLToPath(new URL('../../examples/argocd/', import.meta.url));

@@ -11,7 +11,7 @@ import {
   parseSummarizerService,
   type SummarizerService,
 } from '../../operator/api/summarizerservice.js';
-import { desiredState } from '../../operator/reconcile/desired.js';
+import { desiredState } from '../../operator/desired/state.js';
 import { DEFAULT_IMAGE } from './fixtures.js';
 
 const examplesDir = fileURLToPath(new URL('../../examples/', import.meta.url));

@@ -15,9 +15,9 @@ import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadMetrics } from '../../operator/load/monitor.js';
-import { StatusMetrics } from '../../operator/reconcile/status-metrics.js';
 import { remediationActionsCounter } from '../../operator/remediation/remediator.js';
 import { RuntimeMetrics } from '../../operator/runtime/index.js';
+import { StatusMetrics } from '../../operator/status/metrics.js';
 import { createMetrics } from '../../service/metrics.js';
 
 const run = promisify(execFile);

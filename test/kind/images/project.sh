@@ -39,9 +39,9 @@ publish() {
 }
 
 npm_inputs=(package.json package-lock.json tsconfig.json tsconfig.build.json)
-service=$(project_image service service/Dockerfile "${npm_inputs[@]}" service)
+service=$(project_image service service/Dockerfile "${npm_inputs[@]}" contract service)
 service_key=${service##*:}
-operator=$(project_image operator operator/Dockerfile "${npm_inputs[@]}" operator service)
+operator=$(project_image operator operator/Dockerfile "${npm_inputs[@]}" contract operator service)
 operator_key=${operator##*:}
 llm=$(project_image inference-server test/llm/Containerfile test/llm/requirements.txt test/llm/serve.py)
 llm_key=${llm##*:}

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { OLD_CHART_VALUES } from '../../test/helm/old-chart.js';
-import { childKey } from '../reconcile/children.js';
-import type { KubeObject } from '../runtime/index.js';
+import { OLD_CHART_VALUES } from '../../../test/helm/old-chart.js';
+import { childKey } from '../../desired/children.js';
+import type { KubeObject } from '../../runtime/index.js';
+import { formatPlan } from './format.js';
 import type { HelmRelease, Values } from './helm-release.js';
-import { formatPlan } from './migrate-format.js';
-import { type PlanInput, planMigration, releaseObjectName } from './migrate-plan.js';
+import { type PlanInput, planMigration, releaseObjectName } from './plan.js';
 
 /** Objects of release `release` (object names `name`), as the chart renders them. */
 function objects(release: string, name: string, externalName = ''): KubeObject[] {

@@ -3,11 +3,11 @@
  * runbook's backup step, and the file to commit after `migrate helm`.
  */
 import { stringify } from 'yaml';
-import type { OutputFormat } from './args.js';
-import { getSummarizerService } from './cluster.js';
-import type { Io } from './commands.js';
-import type { Session } from './connect.js';
-import { gitManifest } from './manifest.js';
+import type { OutputFormat } from '../args.js';
+import { getSummarizerService } from '../cluster.js';
+import type { Io } from '../commands.js';
+import type { Session } from '../connect.js';
+import { gitManifest } from '../manifest.js';
 
 export interface ExportOptions {
   output?: OutputFormat;

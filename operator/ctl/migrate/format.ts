@@ -4,11 +4,11 @@
  * taking them.
  */
 import { stringify } from 'yaml';
-import { ANNOTATIONS } from '../api/labels.js';
+import { ANNOTATIONS } from '../../api/labels.js';
 import type { Finding } from './helm-values.js';
-import { describeRef, type Plan } from './migrate-plan.js';
-import { MIGRATED_TO_LABEL } from './migrate-read.js';
-import { DRAIN_LABEL, DRAIN_SECONDS, PAUSE_MANAGER } from './migrate-steps.js';
+import { describeRef, type Plan } from './plan.js';
+import { MIGRATED_TO_LABEL } from './read.js';
+import { DRAIN_LABEL, DRAIN_SECONDS, PAUSE_MANAGER } from './steps.js';
 
 /** What the cluster holds now that the steps depend on. */
 export interface Observed {

@@ -4,16 +4,17 @@
  * release's objects it adopts and which stay, what the operator will create, and every
  * reason the migration cannot go ahead. The steps that carry it out are migrate.ts's.
  */
-import { ANNOTATIONS, childNames, HTTP_PORT_NAME, selectorLabels } from '../api/labels.js';
+import { ANNOTATIONS, childNames, HTTP_PORT_NAME, selectorLabels } from '../../api/labels.js';
 import {
   API_VERSION,
   KIND,
   type SummarizerService,
   safeParseSummarizerService,
-} from '../api/summarizerservice.js';
-import { childKey } from '../reconcile/children.js';
-import { desiredState } from '../reconcile/desired.js';
-import type { KubeObject } from '../runtime/index.js';
+} from '../../api/summarizerservice.js';
+import { childKey } from '../../desired/children.js';
+import { desiredState } from '../../desired/state.js';
+import { controllerOf, type KubeObject } from '../../runtime/index.js';
+import { gitManifest, type Manifest } from '../manifest.js';
 import {
   effectiveValues,
   HELM_RELEASE_NAME_ANNOTATION,
@@ -29,7 +30,6 @@ import {
   type Finding,
   mapValues,
 } from './helm-values.js';
-import { gitManifest, type Manifest } from './manifest.js';
 
 /** On the SummarizerService: the Helm release it was migrated from (and resumes from). */
 export const MIGRATED_FROM_ANNOTATION = 'llmplan.io/helm-release';
@@ -154,8 +154,6 @@ function deploymentProblems(name: string, deployment: KubeObject | undefined): s
   }
   return problems;
 }
-
-const controllerOf = (o: KubeObject) => o.metadata.ownerReferences?.find((r) => r.controller);
 
 function objectProblems(
   release: HelmRelease,

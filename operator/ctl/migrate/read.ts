@@ -3,12 +3,12 @@
  * the live objects the plan compares against, and an existing SummarizerService. Every
  * failure becomes a message that says what is missing and where.
  */
-import { childKey } from '../reconcile/children.js';
-import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
-import type { Session } from './connect.js';
-import { type ApiCall, CtlError, callApi } from './errors.js';
+import { childKey } from '../../desired/children.js';
+import { builtin, type KubeObject, type ResourceDescriptor } from '../../runtime/resource.js';
+import type { Session } from '../connect.js';
+import { type ApiCall, CtlError, callApi } from '../errors.js';
 import { decodeRelease, HELM_OWNER, HELM_OWNER_LABEL, type HelmRelease } from './helm-release.js';
-import type { ObjectRef } from './migrate-plan.js';
+import type { ObjectRef } from './plan.js';
 
 /** On a retired release's Secrets: the SummarizerService it became. */
 export const MIGRATED_TO_LABEL = 'llmplan.io/migrated-to';

@@ -20,9 +20,9 @@ import type {
   SummarizerServiceStatus,
 } from '../api/status.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
-import { namespaceOf, type OwnershipConflict } from './children.js';
-import { canonicalJson } from './hash.js';
-import { splitImage } from './pod-template.js';
+import { namespaceOf, type OwnershipConflict } from '../desired/children.js';
+import { canonicalJson } from '../desired/hash.js';
+import { splitImage } from '../desired/pod-template.js';
 
 /** The operator's own probe of LM Studio (GET /v1/models). */
 export type BackendProbe =

@@ -1,5 +1,5 @@
 /**
- * `llmplanctl migrate helm`, the steps: from a plan (migrate-plan.ts) to a SummarizerService
+ * `llmplanctl migrate helm`, the steps: from a plan (plan.ts) to a SummarizerService
  * that controls the release's objects, without a moment in which the Service has no ready
  * pod behind it and without sending a request to a pod that is stopping.
  *
@@ -26,26 +26,21 @@
  * Every step first checks whether it is done already, so an interrupted migration resumes
  * when run again.
  */
-import { ANNOTATIONS, LABELS, MANAGER, selectorLabels } from '../api/labels.js';
-import { summarizerServices } from '../api/summarizerservice.js';
-import { retryOnConflict } from '../runtime/conflict.js';
-import { isNotFound } from '../runtime/errors.js';
-import { builtin, type KubeObject, type ResourceDescriptor } from '../runtime/resource.js';
-import type { Io } from './commands.js';
-import type { Session } from './connect.js';
-import { type ApiCall, CtlError, callApi } from './errors.js';
+import { ANNOTATIONS, LABELS, MANAGER, selectorLabels } from '../../api/labels.js';
+import { summarizerServices } from '../../api/summarizerservice.js';
+import { retryOnConflict } from '../../runtime/conflict.js';
+import { isNotFound } from '../../runtime/errors.js';
+import { builtin, type KubeObject, type ResourceDescriptor } from '../../runtime/resource.js';
+import type { Io } from '../commands.js';
+import type { Session } from '../connect.js';
+import { type ApiCall, CtlError, callApi } from '../errors.js';
 import {
   HELM_OWNER_LABEL,
   HELM_RELEASE_NAME_ANNOTATION,
   HELM_RELEASE_NAMESPACE_ANNOTATION,
 } from './helm-release.js';
-import {
-  describeRef,
-  MIGRATED_FROM_ANNOTATION,
-  type ObjectRef,
-  type Plan,
-} from './migrate-plan.js';
-import { MIGRATED_TO_LABEL, resourceFor } from './migrate-read.js';
+import { describeRef, MIGRATED_FROM_ANNOTATION, type ObjectRef, type Plan } from './plan.js';
+import { MIGRATED_TO_LABEL, resourceFor } from './read.js';
 
 /** Field manager of the Deployment's `spec.paused` during the migration (an Apply the operator keeps). */
 export const PAUSE_MANAGER = 'llmplanctl-migrate';

@@ -1,27 +1,22 @@
 /**
  * `llmplanctl migrate helm RELEASE`: a running Helm release of chart llmplan becomes a
- * SummarizerService, without downtime (issue 11). Reads (migrate-read.ts), decides
- * (migrate-plan.ts), prints (migrate-format.ts) and — without --dry-run — carries the plan
- * out (migrate-steps.ts).
+ * SummarizerService, without downtime (issue 11). Reads (read.ts), decides
+ * (plan.ts), prints (format.ts) and — without --dry-run — carries the plan
+ * out (steps.ts).
  */
 import { stringify } from 'yaml';
-import { GROUP, PLURAL, summarizerServices } from '../api/summarizerservice.js';
-import { InvalidError } from '../runtime/errors.js';
-import type { KubeObject } from '../runtime/resource.js';
-import type { OutputFormat } from './args.js';
-import { findSummarizerService } from './cluster.js';
-import type { Io } from './commands.js';
-import type { Session } from './connect.js';
-import { CtlError, describeApiError } from './errors.js';
-import { formatPlan } from './migrate-format.js';
-import {
-  MIGRATED_FROM_ANNOTATION,
-  type Plan,
-  planMigration,
-  releaseObjectName,
-} from './migrate-plan.js';
-import { readObjects, readRelease } from './migrate-read.js';
-import { MigrationSteps } from './migrate-steps.js';
+import { GROUP, PLURAL, summarizerServices } from '../../api/summarizerservice.js';
+import { InvalidError } from '../../runtime/errors.js';
+import type { KubeObject } from '../../runtime/resource.js';
+import type { OutputFormat } from '../args.js';
+import { findSummarizerService } from '../cluster.js';
+import type { Io } from '../commands.js';
+import type { Session } from '../connect.js';
+import { CtlError, describeApiError } from '../errors.js';
+import { formatPlan } from './format.js';
+import { MIGRATED_FROM_ANNOTATION, type Plan, planMigration, releaseObjectName } from './plan.js';
+import { readObjects, readRelease } from './read.js';
+import { MigrationSteps } from './steps.js';
 
 export interface MigrateOptions {
   release: string;

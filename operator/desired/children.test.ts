@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGE, summarizerService, TEST_UID } from '../../test/unit/fixtures.js';
 import { childKey, MANAGED_CHILD_KINDS, ownershipConflicts, unwantedChildren } from './children.js';
-import { desiredState } from './desired.js';
+import { desiredState } from './state.js';
 
 const owned = (uid: string) => [
   {

@@ -25,7 +25,7 @@ import {
 } from '../api/labels.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
 import { childMetadata, type DesiredObject } from './children.js';
-import { type ConfigData, desiredConfigData } from './config.js';
+import { type ConfigData, desiredConfigData } from './configmap.js';
 import { configHash, podTemplateHash } from './hash.js';
 import { specPodTemplate, withMemoryLimit } from './pod-template.js';
 

@@ -2,8 +2,8 @@ import type { V1Container, V1Deployment, V1PodTemplateSpec } from '@kubernetes/c
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGE, summarizerService, TEST_UID } from '../../test/unit/fixtures.js';
 import type { DesiredObject } from './children.js';
-import { type DesiredOptions, desiredState, effectiveReplicas } from './desired.js';
 import { podTemplateHash } from './hash.js';
+import { type DesiredOptions, desiredState, effectiveReplicas } from './state.js';
 
 const options: DesiredOptions = { defaultImage: DEFAULT_IMAGE };
 

@@ -13,7 +13,7 @@ import {
   servedImageTag,
   stateOf,
   statusNeedsUpdate,
-} from './status.js';
+} from './compute.js';
 
 const now = new Date('2025-06-01T12:00:00Z');
 const later = new Date('2025-06-01T12:05:00Z');

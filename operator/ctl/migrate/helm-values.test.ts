@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { OLD_CHART_VALUES } from '../../test/helm/old-chart.js';
-import { RUNBOOK } from '../../test/helm/runbook.js';
-import { SpecSchema } from '../api/spec.js';
+import { OLD_CHART_VALUES } from '../../../test/helm/old-chart.js';
+import { RUNBOOK } from '../../../test/helm/runbook.js';
+import { SpecSchema } from '../../api/spec.js';
+import { withoutDefaults } from '../manifest.js';
 import { coalesceValues, type Values } from './helm-release.js';
 import { type Finding, mapValues } from './helm-values.js';
-import { withoutDefaults } from './manifest.js';
 
 const CHART_VALUES = OLD_CHART_VALUES;
 const CTX = { name: 'llmplan', appVersion: 'v0.1.0' };

@@ -6,6 +6,7 @@
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { standardLabels } from '../api/labels.js';
 import { API_VERSION, KIND, type SummarizerService } from '../api/summarizerservice.js';
+import { controllerOf } from '../runtime/index.js';
 
 /** A kind of child; `plural` is the REST resource, for listing. */
 export interface ChildKind {
@@ -102,10 +103,6 @@ function groupOf(apiVersion: string | undefined): string {
 /** Identity of an object within a namespace: `group/Kind/name`. */
 export function childKey(obj: ObjectRef): string {
   return `${groupOf(obj.apiVersion)}/${obj.kind ?? ''}/${obj.metadata?.name ?? ''}`;
-}
-
-export function controllerOf(obj: ObjectRef): V1OwnerReference | undefined {
-  return obj.metadata?.ownerReferences?.find((ref) => ref.controller === true);
 }
 
 export function isControlledBy(obj: ObjectRef, uid: string): boolean {

@@ -9,9 +9,9 @@
  * `--set replicas=2` and `--set debug=true` are not values of this chart, Helm ignored them,
  * and the migration keeps the pods as they are (and says so).
  */
-import { ENV } from '../../service/env.js';
-import { RESERVED_POD_LABELS } from '../api/labels.js';
-import { isDns1035Label, isDns1123Subdomain } from '../api/schema-helpers.js';
+import { ENV } from '../../../contract/env.js';
+import { RESERVED_POD_LABELS } from '../../api/labels.js';
+import { isDns1035Label, isDns1123Subdomain } from '../../api/schema-helpers.js';
 import type { Values } from './helm-release.js';
 
 export const CHART_NAME = 'llmplan';

@@ -12,7 +12,7 @@ import type {
   V1ResourceRequirements,
   V1Toleration,
 } from '@kubernetes/client-node';
-import { ENV, PROBE_PATHS, SERVICE_ENV, SERVICE_ENV_DEFAULTS } from '../../service/env.js';
+import { ENV, PROBE_PATHS, SERVICE_ENV, SERVICE_ENV_DEFAULTS } from '../../contract/env.js';
 import {
   ANNOTATIONS,
   CONTAINER_NAME,
@@ -23,7 +23,7 @@ import {
 } from '../api/labels.js';
 import { compareQuantities } from '../api/quantity.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
-import { CONTAINER_PORT } from './config.js';
+import { CONTAINER_PORT } from './configmap.js';
 
 /** uid/gid of the image's non-root user (SPEC §1.5). */
 export const RUN_AS_USER = 1000;
