@@ -8,7 +8,7 @@
  *   memory: requests = the need (the highest working set) + 10 %, limits 1.5× requests —
  *           2× after an OOMKilled, and never below a limit the operator had to raise
  */
-import { parseQuantity } from '../api/quantity.js';
+import { quantityValue } from '../api/quantity.js';
 import type { Recommendations } from '../api/status.js';
 
 /** One pod's usage at one time (the summarizer container). */
@@ -72,7 +72,7 @@ export function advise(input: AdviceInput): Recommendations {
   const factor = input.oomKilled ? MEMORY_LIMIT_FACTOR_AFTER_OOM : MEMORY_LIMIT_FACTOR;
   let memoryLimit = mebibytes(memoryRequest * MEBIBYTE * factor);
   const raised =
-    input.oomKilled && input.memoryLimit ? parseQuantity(input.memoryLimit) : undefined;
+    input.oomKilled && input.memoryLimit ? quantityValue(input.memoryLimit) : undefined;
   if (raised !== undefined) memoryLimit = Math.max(memoryLimit, mebibytes(raised));
   const pods = new Set(samples.map((s) => s.pod)).size;
   return {

@@ -6,7 +6,7 @@
  * Without metrics-server (the fake-node cluster), status says so once.
  */
 import { LABELS, MANAGER } from '../api/labels.js';
-import { parseQuantity } from '../api/quantity.js';
+import { quantityValue } from '../api/quantity.js';
 import type { Recommendations } from '../api/status.js';
 import {
   type ApiError,
@@ -150,8 +150,8 @@ export class UsageMonitor {
       const container = item.containers?.find((c) => c.name === 'summarizer');
       const time = item.timestamp ? Date.parse(item.timestamp) : Number.NaN;
       if (!instance || !container?.usage || !Number.isFinite(time)) continue;
-      const cpu = parseQuantity(container.usage.cpu ?? '');
-      const memory = parseQuantity(container.usage.memory ?? '');
+      const cpu = quantityValue(container.usage.cpu ?? '');
+      const memory = quantityValue(container.usage.memory ?? '');
       if (cpu === undefined || memory === undefined) continue;
       const k = `${item.metadata.namespace ?? ''}/${instance}`;
       const pod = item.metadata.name ?? '';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareQuantities, isQuantity, parseQuantity, scaleMemoryLimit } from './quantity.js';
+import { compareQuantities, isQuantity, quantityValue, scaleMemoryLimit } from './quantity.js';
 
-describe('parseQuantity', () => {
+describe('quantityValue', () => {
   it.each([
     ['500m', 0.5],
     ['1', 1],
@@ -17,7 +17,7 @@ describe('parseQuantity', () => {
     ['-1', -1],
     ['100n', 100e-9],
   ])('%s → %d', (input, expected) => {
-    expect(parseQuantity(input)).toBeCloseTo(expected);
+    expect(quantityValue(input)).toBeCloseTo(expected);
   });
 
   it.each(['', 'Mi', 'Three', '1,5G', '200K', '1 Gi', '1gi', '1.2.3', 'e3'])(

@@ -5,7 +5,7 @@
  * same grammar with CEL's `isQuantity()`; this module mirrors it for defense in depth.
  * Parsing itself is the runtime's exact resource.Quantity parser.
  */
-import { parseQuantity as parseExact } from '../runtime/quantity.js';
+import { parseNanoQuantity } from '../runtime/quantity.js';
 
 /** A quantity as it appears in a spec: YAML `cpu: 1` arrives as a number. */
 export type Quantity = string | number;
@@ -13,20 +13,20 @@ export type Quantity = string | number;
 const NANO = 1e9;
 
 /** The quantity's value in base units (cores, bytes), or undefined if it does not parse. */
-export function parseQuantity(value: Quantity): number | undefined {
-  const nano = parseExact(value);
+export function quantityValue(value: Quantity): number | undefined {
+  const nano = parseNanoQuantity(value);
   return nano === undefined ? undefined : Number(nano) / NANO;
 }
 
 export function isQuantity(value: Quantity): boolean {
-  return parseQuantity(value) !== undefined;
+  return quantityValue(value) !== undefined;
 }
 
 /** Same contract as CEL's `quantity(a).compareTo(quantity(b))`; undefined if either does not parse. */
 export function compareQuantities(a: Quantity, b: Quantity): -1 | 0 | 1 | undefined {
   // Exact (nano-unit integers): 1Gi and 1073741824 are equal, not merely close.
-  const x = parseExact(a);
-  const y = parseExact(b);
+  const x = parseNanoQuantity(a);
+  const y = parseNanoQuantity(b);
   if (x === undefined || y === undefined) return undefined;
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -40,8 +40,8 @@ const MEBIBYTE = 2 ** 20;
  * Throws when an argument is not a quantity: callers pass values the CRD already validated.
  */
 export function scaleMemoryLimit(current: Quantity, factor: number, max: Quantity): string {
-  const currentBytes = parseQuantity(current);
-  const maxBytes = parseQuantity(max);
+  const currentBytes = quantityValue(current);
+  const maxBytes = quantityValue(max);
   if (currentBytes === undefined)
     throw new Error(`memory limit ${String(current)} is not a quantity`);
   if (maxBytes === undefined) throw new Error(`maxMemory ${String(max)} is not a quantity`);

@@ -4,7 +4,7 @@
  * that zod runs in `parseSummarizerService`, so both layers refuse the same values.
  */
 import { z } from 'zod';
-import { compareQuantities, isQuantity, parseQuantity, type Quantity } from './quantity.js';
+import { compareQuantities, isQuantity, type Quantity, quantityValue } from './quantity.js';
 
 /** One entry of `x-kubernetes-validations` (apiextensions.k8s.io/v1 ValidationRule). */
 export interface CelRule {
@@ -83,7 +83,7 @@ export function quantity(field: string, description: string) {
         rule: "type(self) == int ? self >= 0 : isQuantity(self) && !quantity(self).isLessThan(quantity('0'))",
         message: `${field} must be a non-negative quantity such as 500m, 1, 512Mi or 2Gi`,
       },
-      check: (v: Quantity) => (parseQuantity(v) ?? -1) >= 0,
+      check: (v: Quantity) => (quantityValue(v) ?? -1) >= 0,
     },
   ]);
 }

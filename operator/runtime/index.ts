@@ -145,7 +145,7 @@ export {
   parseKubeTime,
 } from './microtime.js';
 export { runEvery } from './periodic.js';
-export { parseQuantity, quantitiesEqual } from './quantity.js';
+export { parseNanoQuantity, quantitiesEqual } from './quantity.js';
 export {
   BucketRateLimiter,
   type ControllerRateLimiterOptions,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseQuantity, quantitiesEqual } from './quantity.js';
+import { parseNanoQuantity, quantitiesEqual } from './quantity.js';
 
 const nano = 1_000_000_000n;
 
-describe('parseQuantity', () => {
+describe('parseNanoQuantity', () => {
   it.each<[string | number, bigint]>([
     ['1', nano],
     ['0', 0n],
@@ -35,19 +35,19 @@ describe('parseQuantity', () => {
     [0.25, nano / 4n],
     ['0.1n', 1n], // finer than a nano-unit rounds up, as the API server does
   ])('%s', (input, expected) => {
-    expect(parseQuantity(input)).toBe(expected);
+    expect(parseNanoQuantity(input)).toBe(expected);
   });
 
   it.each(['', 'abc', '1Gb', '1 Gi', 'Gi', '1.2.3', '--1', '1e', '1Ki5', '1e999999'])(
     'rejects %j',
     (input) => {
-      expect(parseQuantity(input)).toBeUndefined();
+      expect(parseNanoQuantity(input)).toBeUndefined();
     },
   );
 
   it('rejects non-finite numbers', () => {
-    expect(parseQuantity(Number.NaN)).toBeUndefined();
-    expect(parseQuantity(Number.POSITIVE_INFINITY)).toBeUndefined();
+    expect(parseNanoQuantity(Number.NaN)).toBeUndefined();
+    expect(parseNanoQuantity(Number.POSITIVE_INFINITY)).toBeUndefined();
   });
 });
 

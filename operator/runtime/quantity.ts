@@ -34,7 +34,7 @@ const MAX_EXPONENT = 64;
  * Parses a Quantity ("500m", "1.5Gi", "1e3", 2) to nano-units; undefined if it is not one.
  * Like the API server, fractions finer than a nano-unit round up.
  */
-export function parseQuantity(value: string | number): bigint | undefined {
+export function parseNanoQuantity(value: string | number): bigint | undefined {
   const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : value;
   const match = QUANTITY.exec(text.trim());
   if (!match) return undefined;
@@ -57,6 +57,6 @@ export function parseQuantity(value: string | number): bigint | undefined {
 
 /** True when both parse as quantities of the same value. */
 export function quantitiesEqual(a: string | number, b: string | number): boolean {
-  const left = parseQuantity(a);
-  return left !== undefined && left === parseQuantity(b);
+  const left = parseNanoQuantity(a);
+  return left !== undefined && left === parseNanoQuantity(b);
 }
