@@ -16,23 +16,23 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: node_modules/.package-lock.json ## install npm dependencies (npm ci)
 
 bins: ## build (or reuse) the control-plane binaries and helm (for the chart and migration tests)
-	@test/cluster/build-bins.sh >/dev/null
-	@test/helm/build-helm.sh >/dev/null
+	@hack/cluster/build-bins.sh >/dev/null
+	@hack/helm/build-helm.sh >/dev/null
 
 argocd-bin: ## build (or reuse) Argo CD from its Go module
-	@test/cluster/argocd/build.sh >/dev/null
+	@hack/argocd/build.sh >/dev/null
 
 up: install ## the main job: kind cluster, operator, examples/dev.yaml, a real summary on 127.0.0.1:8000
-	test/kind/demo.sh up
+	hack/kind/demo.sh up
 
 down: ## stop the port-forward and delete the kind cluster (builds stay cached)
-	test/kind/demo.sh down
+	hack/kind/demo.sh down
 
 up-fast: install bins ## the fast demo: local control plane with fake nodes, operator as a process, examples/dev.yaml
-	test/cluster/demo.sh up
+	hack/cluster/demo.sh up
 
 down-fast: ## stop the fast demo
-	test/cluster/demo.sh down
+	hack/cluster/demo.sh down
 
 test: install bins argocd-bin ## everything CI runs: lint, typecheck, unit, real-LLM, local-cluster and kind tests
 	npm run lint
@@ -67,22 +67,22 @@ operator: install ## the operator against the current KUBECONFIG
 	npm run operator
 
 cluster-up: install bins ## start the local control plane; kubeconfig in .cluster/kubeconfig
-	test/cluster/cluster.sh up
+	hack/cluster/cluster.sh up
 
 cluster-down: ## stop the local control plane and remove its state
-	test/cluster/cluster.sh down
+	hack/cluster/cluster.sh down
 
 argocd-up: bins argocd-bin ## Argo CD on the running cluster (after cluster-up or up); Git at .cluster/gitops.git
-	test/cluster/argocd.sh up
+	hack/argocd/argocd.sh up
 
 argocd-down: ## stop Argo CD (the Git repository stays)
-	test/cluster/argocd.sh down
+	hack/argocd/argocd.sh down
 
 kind-up: install bins ## the real cluster alone: kind on podman, images, operator, examples/dev.yaml (root)
-	test/kind/kind.sh up
+	hack/kind/kind.sh up
 
 kind-down: ## delete the kind cluster and stop its registry (builds stay cached)
-	test/kind/kind.sh down
+	hack/kind/kind.sh down
 
 bench-service: install ## service throughput/latency benchmark
 	npm run bench:service

@@ -1,32 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
-// Four projects: `unit` needs nothing but Node; `llm` runs the service against
-// the real inference server (test/llm/global-setup.ts installs it; each file
-// starts its own on 127.0.0.1); `cluster` runs against the real local control
-// plane with fake nodes (test/cluster/global-setup.ts starts it, or reuses the
-// cluster named by KUBECONFIG) and is where the Kubernetes API is exercised;
-// `kind` runs on the real kind cluster (test/kind/global-setup.ts): real pods of
-// the project's own images.
+// A test's file name says what it needs, and so which project runs it:
+//   *.test.ts          Node only: beside the code it tests, or under test/ (unit)
+//   *.tools.test.ts    a tool that hack/ installs, such as promtool (tools)
+//   *.llm.test.ts      the real inference server (llm; test/support/llm-setup.ts installs it,
+//                      each file starts its own on 127.0.0.1)
+//   *.cluster.test.ts  the real local control plane with fake nodes, and real Argo CD
+//                      (cluster; test/support/cluster-setup.ts starts it, or reuses the
+//                      cluster named by KUBECONFIG): where the Kubernetes API is exercised
+//   *.kind.test.ts     the real kind cluster: real pods of the project's own images
+//                      (kind; test/support/kind-setup.ts builds and starts it)
+const kinds = ['tools', 'llm', 'cluster', 'kind'] as const;
+const exclude = ['**/node_modules/**', '**/dist/**', '**/.cluster*/**'];
+const only = (kind: (typeof kinds)[number]) => ({ include: [`**/*.${kind}.test.ts`], exclude });
+
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: [
-            'operator/**/*.test.ts',
-            'service/**/*.test.ts',
-            'test/service/**/*.test.ts',
-            'test/unit/**/*.test.ts',
-          ],
+          include: ['**/*.test.ts'],
+          exclude: [...exclude, ...kinds.map((kind) => `**/*.${kind}.test.ts`)],
           testTimeout: 20_000,
         },
       },
+      { test: { name: 'tools', ...only('tools'), testTimeout: 120_000 } },
       {
         test: {
           name: 'llm',
-          include: ['test/llm/**/*.test.ts'],
-          globalSetup: ['test/llm/global-setup.ts'],
+          ...only('llm'),
+          globalSetup: ['test/support/llm-setup.ts'],
           // A 135M model on two cores: seconds per call; each test bounds its own time.
           testTimeout: 120_000,
           hookTimeout: 180_000,
@@ -36,13 +40,8 @@ export default defineConfig({
       {
         test: {
           name: 'cluster',
-          include: [
-            'test/cluster/**/*.test.ts',
-            'test/operator/**/*.test.ts',
-            'test/e2e/**/*.test.ts',
-            'test/helm/**/*.test.ts',
-          ],
-          globalSetup: ['test/cluster/global-setup.ts'],
+          ...only('cluster'),
+          globalSetup: ['test/support/cluster-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // One control plane on two cores: files run one at a time, each in its own namespaces.
@@ -52,8 +51,8 @@ export default defineConfig({
       {
         test: {
           name: 'kind',
-          include: ['test/kind/**/*.test.ts'],
-          globalSetup: ['test/kind/global-setup.ts'],
+          ...only('kind'),
+          globalSetup: ['test/support/kind-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 600_000,
           // One real node on two cores: files run one at a time, each in its own namespaces.

@@ -7,7 +7,7 @@
  * up. A byte-level BPE never needs more tokens than the UTF-8 bytes of a
  * character, so no weight is above its byte count.
  *
- * Measured (test/llm/tokens.llm.test.ts checks the estimate stays above):
+ * Measured (test/service/tokens.llm.test.ts checks the estimate stays above):
  *   Korean prose   2.06 tokens/char (2.75 per Hangul syllable)   weight 3 per syllable
  *   Japanese prose 1.85 tokens/char (kanji 2.4, kana 1.7)        weights 3 and 2
  *   English prose  0.20 tokens/char; German 0.38; code 0.31      0.45 per letter

@@ -1,5 +1,5 @@
 -- Argo CD health check for llmplan.io/SummarizerService.
--- Installed through argocd-cm (see argocd-cm.yaml); tested by test/unit/argocd-health.test.ts
+-- Installed through argocd-cm (see argocd-cm.yaml); tested by test/gitops/health-lua.test.ts
 -- against the recorded states in testdata/ (listed in health_test.yaml).
 --
 --   spec.paused                                   -> Suspended

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarizerService } from '../../test/unit/fixtures.js';
+import { summarizerService } from '../../test/support/fixtures/summarizer-service.js';
 import type { Revision, RevisionHealth } from '../remediation/revisions.js';
 import { buildHistoryView, buildStatusView, revisionRef, servedHash, tagOf } from './views.js';
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_IMAGE, summarizerService, TEST_UID } from '../../test/unit/fixtures.js';
+import {
+  DEFAULT_IMAGE,
+  summarizerService,
+  TEST_UID,
+} from '../../test/support/fixtures/summarizer-service.js';
 import { childKey, MANAGED_CHILD_KINDS, ownershipConflicts, unwantedChildren } from './children.js';
 import { desiredState } from './state.js';
 

@@ -1,6 +1,10 @@
 import type { V1Container, V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_IMAGE, summarizerService, TEST_UID } from '../../test/unit/fixtures.js';
+import {
+  DEFAULT_IMAGE,
+  summarizerService,
+  TEST_UID,
+} from '../../test/support/fixtures/summarizer-service.js';
 import type { DesiredObject } from './children.js';
 import { podTemplateHash } from './hash.js';
 import { type DesiredOptions, desiredState, effectiveReplicas } from './state.js';

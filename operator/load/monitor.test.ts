@@ -1,11 +1,11 @@
 /**
- * The load monitor against real HTTP on loopback (test/fakes/pod-metrics.ts serves pages
+ * The load monitor against real HTTP on loopback (test/support/fakes/pod-metrics.ts serves pages
  * written by the service's own metrics module): what each kind of pod gives, the bound on
  * scrapes in flight, timeouts, and "enqueue only when status.load should change".
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakePodMetrics } from '../../test/fakes/pod-metrics.js';
+import { FakePodMetrics } from '../../test/support/fakes/pod-metrics.js';
 import type { LoadStatus } from '../api/status.js';
 import { type Request, silentLogger } from '../runtime/index.js';
 import { LoadMonitor, type MonitoredResource } from './monitor.js';

@@ -1,12 +1,12 @@
 /**
- * Replays a recorded load series (test/fixtures/load/<name>.json.gz, made by
- * test/load/record.ts from real summarizer processes) through the operator's pure load
+ * Replays a recorded load series (test/support/fixtures/load/<name>.json.gz, made by
+ * test/support/load/record.ts from real summarizer processes) through the operator's pure load
  * pipeline: each round's /metrics → samples → track → judge, as the monitor does live.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { Recording } from '../../test/load/record.js';
+import type { Recording } from '../../test/support/load/record.js';
 import { judge, type LoadJudgement } from './judge.js';
 import type { PodObservation } from './round.js';
 import { readSample } from './sample.js';
@@ -15,7 +15,11 @@ import { startTracking, type Tracked, track } from './track.js';
 export const RECORDING_START = Date.parse('2026-01-01T00:00:00Z');
 
 export function recording(name: string): Recording {
-  const file = path.resolve(import.meta.dirname, '../../test/fixtures/load', `${name}.json.gz`);
+  const file = path.resolve(
+    import.meta.dirname,
+    '../../test/support/fixtures/load',
+    `${name}.json.gz`,
+  );
   return JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as Recording;
 }
 

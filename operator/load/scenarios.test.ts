@@ -1,11 +1,11 @@
 /**
  * load → verdict → decision on recorded series: real summarizer processes in front of the
- * fake LM Studio, scraped every 5 s (test/load/record.ts wrote test/fixtures/load/). Each
+ * fake LM Studio, scraped every 5 s (test/support/load/record.ts wrote test/support/fixtures/load/). Each
  * round goes through the same pure functions as in the operator (samples → track → judge),
  * then remediation decides on it round after round, status carried from one to the next.
  */
 import { describe, expect, it } from 'vitest';
-import type { Recording } from '../../test/load/record.js';
+import type { Recording } from '../../test/support/load/record.js';
 import type { SummarizerServiceSpecInput } from '../api/spec.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
 import { effectiveReplicas } from '../desired/state.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeLmStudio } from '../../test/fakes/lmstudio.js';
+import { FakeLmStudio } from '../../test/support/fakes/lmstudio.js';
 import { parseSummarizerService, type SummarizerService } from '../api/summarizerservice.js';
 import { BackendProber, backendTarget } from './backend.js';
 

@@ -7,7 +7,7 @@ import type { ApplyObject } from './resource.js';
 /**
  * A Lease held by a process that died: its renewTime never moves again. The stub client
  * answers reads with it and lets a replace through (the API server's part is covered by the
- * cluster test test/operator/runtime-leader-election.test.ts).
+ * cluster test test/operator/runtime-leader-election.cluster.test.ts).
  */
 function deadLeaderClient(): KubeClient {
   let lease: Lease = {

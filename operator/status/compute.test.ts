@@ -1,6 +1,6 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { summarizerService } from '../../test/unit/fixtures.js';
+import { summarizerService } from '../../test/support/fixtures/summarizer-service.js';
 import { getCondition } from '../api/conditions.js';
 import type { SummarizerServiceStatus } from '../api/status.js';
 import type { SummarizerService } from '../api/summarizerservice.js';

@@ -38,7 +38,7 @@ import { printTable } from './table.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
-const kindScript = path.join(root, 'test/kind/kind.sh');
+const kindScript = path.join(root, 'hack/kind/kind.sh');
 const SHARED_LMSTUDIO = { externalName: 'lmstudio.llmplan-dev.svc.cluster.local' };
 
 interface Failure {

@@ -5,7 +5,7 @@
  *   stopped or scaled;
  * - else the local control plane named by LLMPLAN_CLUSTER_NAME (default `bench`, so a
  *   benchmark never shares the tests' `llmplan` cluster): reused when it answers, else
- *   started with test/cluster/cluster.sh and stopped at the end (unless kept); it gets
+ *   started with hack/cluster/cluster.sh and stopped at the end (unless kept); it gets
  *   enough fake nodes and ClusterIPs for the largest size.
  */
 import { execFile } from 'node:child_process';
@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
-const clusterScript = path.join(root, 'test/cluster/cluster.sh');
+const clusterScript = path.join(root, 'hack/cluster/cluster.sh');
 
 export interface BenchCluster {
   /** Human-readable: which cluster, and whether this run started it. */
@@ -79,7 +79,7 @@ export async function acquireCluster(options: {
   fakeNodes: number;
   keep: boolean;
 }): Promise<BenchCluster> {
-  const binDir = (await run(path.join(root, 'test/cluster/build-bins.sh'))).stdout.trim();
+  const binDir = (await run(path.join(root, 'hack/cluster/build-bins.sh'))).stdout.trim();
   const kubectl = path.join(binDir, 'kubectl');
   const substituted = process.env.LLMPLAN_BENCH_KUBECONFIG;
   if (substituted) {

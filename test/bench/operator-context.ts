@@ -16,7 +16,7 @@ import {
   type KubeObject,
   sleep,
 } from '../../operator/runtime/index.js';
-import { type OperatorProcess, startOperator } from '../operator/harness.js';
+import { type OperatorProcess, startOperator } from '../support/operator-harness.js';
 import type { BenchCluster } from './operator-cluster.js';
 import { type MemoryReading, readMemory } from './operator-metrics.js';
 

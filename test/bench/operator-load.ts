@@ -1,6 +1,6 @@
 /**
  * Scenario `load` (issue 10): what reading the pods' load costs the operator. N resources
- * (one pod each) on the fake nodes; their /metrics come from test/fakes/pod-metrics.ts (the
+ * (one pod each) on the fake nodes; their /metrics come from test/support/fakes/pod-metrics.ts (the
  * service's own metrics module behind the kubectl-proxy path the operator is pointed at).
  * Three windows of the same length, each with the same N resources:
  *
@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import { summarizerServices } from '../../operator/api/summarizerservice.js';
 import { type KubeObject, sleep } from '../../operator/runtime/index.js';
-import { FakePodMetrics } from '../fakes/pod-metrics.js';
+import { FakePodMetrics } from '../support/fakes/pod-metrics.js';
 import type { BenchContext, Row, Scenario, TargetCheck } from './operator-context.js';
 import {
   counterDelta,

@@ -24,8 +24,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { KubeClient, loadClusterAccess } from '../../operator/runtime/index.js';
-import { useCluster } from '../cluster/kube.js';
-import { installOperatorRbac } from '../operator/harness.js';
+import { useCluster } from '../support/kube.js';
+import { installOperatorRbac } from '../support/operator-harness.js';
 import { apiserverScenario } from './operator-apiserver.js';
 import { acquireCluster, fakeNodesFor } from './operator-cluster.js';
 import {
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const { scenarios, options, keep, out, maxMinutes } = parseOptions(process.argv.slice(2));
   const watchdog = setTimeout(() => {
     log(
-      `still running after --max-minutes ${maxMinutes}; giving up (the cluster may need test/cluster/cluster.sh down)`,
+      `still running after --max-minutes ${maxMinutes}; giving up (the cluster may need hack/cluster/cluster.sh down)`,
     );
     process.exit(3);
   }, maxMinutes * 60_000);

@@ -8,8 +8,8 @@
  */
 import { ENV } from '../../contract/env.js';
 import { buildMessages } from '../../service/prompts.js';
-import { SAMPLE_TEXTS } from '../llm/samples.js';
-import { freePort, startInferenceServer } from '../llm/server.js';
+import { SAMPLE_TEXTS } from '../support/llm-samples.js';
+import { freePort, startInferenceServer } from '../support/llm-server.js';
 import { processCpuSeconds } from './operator-metrics.js';
 import { start, stop, waitFor } from './service-processes.js';
 

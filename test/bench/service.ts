@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
 import { ENV, SERVICE_ENV } from '../../contract/env.js';
-import { freePort } from '../llm/server.js';
+import { freePort } from '../support/llm-server.js';
 import {
   killAll,
   type LoadResult,
@@ -127,7 +127,7 @@ async function cpuAndThroughput(baselineEntry: string | undefined) {
     Array.from({ length: 4 }, freePort),
   );
   const fakeBase = `http://127.0.0.1:${fakePort}/v1`;
-  const fake = start('test/fakes/lmstudio-main.ts', [
+  const fake = start('test/support/fakes/lmstudio-main.ts', [
     '--port',
     String(fakePort),
     '--latency-ms',
@@ -213,7 +213,7 @@ async function cpuAndThroughput(baselineEntry: string | undefined) {
 async function slowBackend() {
   const [fakePort, fastPort, defaultPort] = await Promise.all(Array.from({ length: 3 }, freePort));
   const fakeBase = `http://127.0.0.1:${fakePort}/v1`;
-  start('test/fakes/lmstudio-main.ts', [
+  start('test/support/fakes/lmstudio-main.ts', [
     '--port',
     String(fakePort),
     '--latency-ms',

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './harness.js';
+import { REPO_ROOT } from '../support/service-harness.js';
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'service/Dockerfile'), 'utf8');
 const instructions = dockerfile

@@ -7,8 +7,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorResponseSchema, healthResponseSchema } from '../../service/api.js';
 import { estimateTokens } from '../../service/tokens.js';
-import type { FakeLmStudioOptions } from '../fakes/lmstudio.js';
-import { type ConfigOverrides, type Stack, sentences, startStack } from './harness.js';
+import type { FakeLmStudioOptions } from '../support/fakes/lmstudio.js';
+import {
+  type ConfigOverrides,
+  type Stack,
+  sentences,
+  startStack,
+} from '../support/service-harness.js';
 
 const TEXT = { text: 'LM Studio will be asked to summarize this text.', language: 'english' };
 let stack: Stack | undefined;

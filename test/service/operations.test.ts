@@ -11,7 +11,7 @@ import { createApp } from '../../service/app.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/logging.js';
 import { createMetrics } from '../../service/metrics.js';
-import { CapturedLogs, type Stack, startStack } from './harness.js';
+import { CapturedLogs, type Stack, startStack } from '../support/service-harness.js';
 
 const HEALTH_KEYS = ['status', 'service_name', 'timestamp', 'details'];
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV, SERVICE_ENV } from '../../contract/env.js';
-import { FakeLmStudio } from '../fakes/lmstudio.js';
-import { sentences, spawnService } from './harness.js';
+import { FakeLmStudio } from '../support/fakes/lmstudio.js';
+import { sentences, spawnService } from '../support/service-harness.js';
 
 let fake: FakeLmStudio;
 let workDir: string;

@@ -8,7 +8,12 @@ import { errorResponseSchema } from '../../service/api.js';
 import { startService } from '../../service/app.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/logging.js';
-import { CapturedLogs, type ConfigOverrides, type Stack, startStack } from './harness.js';
+import {
+  CapturedLogs,
+  type ConfigOverrides,
+  type Stack,
+  startStack,
+} from '../support/service-harness.js';
 
 const TEXT = { text: 'LM Studio will be asked to summarize this text.' };
 let stack: Stack | undefined;

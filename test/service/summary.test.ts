@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorResponseSchema, summaryResponseSchema } from '../../service/api.js';
 import { chunkText } from '../../service/summarize.js';
-import { type Stack, sentences, startStack } from './harness.js';
+import { type Stack, sentences, startStack } from '../support/service-harness.js';
 
 const RESPONSE_KEYS = [
   'compression_ratio',

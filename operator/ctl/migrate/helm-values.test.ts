@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OLD_CHART_VALUES } from '../../../test/helm/old-chart.js';
-import { RUNBOOK } from '../../../test/helm/runbook.js';
+import { OLD_CHART_VALUES } from '../../../test/support/helm/old-chart.js';
+import { RUNBOOK } from '../../../test/support/helm/runbook.js';
 import { SpecSchema } from '../../api/spec.js';
 import { withoutDefaults } from '../manifest.js';
 import { coalesceValues, type Values } from './helm-release.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { OLD_CHART_VALUES } from '../../../test/helm/old-chart.js';
+import { OLD_CHART_VALUES } from '../../../test/support/helm/old-chart.js';
 import { childKey } from '../../desired/children.js';
 import type { KubeObject } from '../../runtime/index.js';
 import { formatPlan } from './format.js';
