@@ -1,7 +1,8 @@
 /**
- * The environment contract between the operator (which writes these variables
- * into the pod template) and the summarizer service (which reads them at start).
- * SPEC §1.3. This module is the only place the names and defaults are spelled.
+ * The environment contract between the operator (which writes these variables into
+ * the pod template) and the summarizer service (which reads them at start).
+ * docs/api.md#configuration. This module is the only place the names and defaults
+ * are spelled.
  */
 export const ENV = {
   port: 'PORT',
@@ -33,7 +34,7 @@ export type SummaryType = (typeof SUMMARY_TYPES)[number];
 export const LANGUAGES = ['korean', 'english', 'japanese'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-/** Defaults of SPEC §1.3; the CRD's defaults are the same values. */
+/** Defaults of docs/api.md#configuration; the CRD's defaults are the same values. */
 export const ENV_DEFAULTS = {
   port: 8000,
   lmstudioBaseUrl: 'http://lmstudio:1234/v1',

@@ -1,5 +1,5 @@
 /**
- * Admission in front of LM Studio (SPEC §1.2): at most `concurrency` LM Studio
+ * Admission in front of LM Studio (docs/api.md#limits): at most `concurrency` LM Studio
  * calls in flight, and a bounded FIFO queue of summary requests waiting for
  * their first slot. A request is refused (ShedError → 429) only when the queue
  * is full on arrival or when it has waited `queueTimeoutMs`; a waiting request

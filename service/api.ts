@@ -1,5 +1,5 @@
 /**
- * The HTTP contract (SPEC §1.1) as zod schemas. The same schema objects validate
+ * The HTTP contract (docs/api.md) as zod schemas. The same schema objects validate
  * requests in app.ts and generate /openapi.json below, so they cannot drift.
  */
 import { z } from 'zod';

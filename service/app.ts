@@ -1,5 +1,5 @@
 /**
- * The HTTP layer on Express 5 (SPEC §1.1, §1.2): routes, JSON body parsing with
+ * The HTTP layer on Express 5 (docs/api.md): routes, JSON body parsing with
  * the size limit, admission in front of LM Studio, one error middleware that
  * turns everything into the error JSON, the per-request log line and metrics,
  * and the service's lifecycle (start on a port, drain on shutdown). Tests

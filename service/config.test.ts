@@ -13,7 +13,7 @@ function problemsOf(env: Record<string, string>) {
 }
 
 describe('loadConfig', () => {
-  it('applies the SPEC defaults to an empty environment', () => {
+  it('applies the documented defaults (docs/api.md) to an empty environment', () => {
     const config = loadConfig({});
     expect(config.port).toBe(ENV_DEFAULTS.port);
     expect(config.lmstudio).toMatchObject({

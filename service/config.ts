@@ -1,7 +1,8 @@
 /**
- * Reads the service's configuration from the environment (SPEC §1.3). Pure: it
- * takes an env object and returns a typed config or throws a ConfigError that
- * names every bad variable; main.ts turns that into CRITICAL lines and exit 1.
+ * Reads the service's configuration from the environment
+ * (docs/api.md#configuration). Pure: it takes an env object and returns a typed
+ * config or throws a ConfigError that names every bad variable; main.ts turns that
+ * into CRITICAL lines and exit 1.
  */
 import { z } from 'zod';
 import {
@@ -33,7 +34,7 @@ export interface LmStudioConfig {
   contextLength: number | undefined;
 }
 
-/** Admission in front of LM Studio (SPEC §1.2). */
+/** Admission in front of LM Studio (docs/api.md#limits). */
 export interface AdmissionConfig {
   /** LM Studio calls in flight at most. */
   concurrency: number;

@@ -1,5 +1,5 @@
 /**
- * The error JSON of SPEC §1.1: ApiError, and the one mapping from anything
+ * The error JSON of docs/api.md#errors: ApiError, and the one mapping from anything
  * thrown while serving a request (body parser, admission, LM Studio client,
  * summarizer, a bug) to the status and error code the client gets.
  */

@@ -1,5 +1,5 @@
 /**
- * LM Studio's error answers, as they really come (../shared/notes/real-llm.md):
+ * LM Studio's error answers, as they really come (docs/lmstudio.md):
  * `{"error": {"message", "code"?, "type"?, …}}` or `{"error": "…"}` (the shape
  * depends on the version), sometimes with status 200 instead of 400. Pure:
  * tells what the answer means, so the client can name the cause.

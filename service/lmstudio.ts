@@ -1,11 +1,11 @@
 /**
- * The LM Studio client (SPEC §1.2): an OpenAI-compatible chat-completions call
- * over a keep-alive undici Pool, with a per-attempt timeout, retries with
- * exponential backoff and jitter (network errors, timeouts, 429 and 5xx only —
- * never another 4xx), a circuit breaker that fails fast while LM Studio is down,
- * and a cached, single-flight health probe on `GET /v1/models` that shares the
- * breaker's view: a probe that reaches LM Studio closes the circuit, one that
- * cannot reach it opens it, so health and summaries never disagree.
+ * The LM Studio client (docs/api.md#talking-to-lm-studio): an OpenAI-compatible
+ * chat-completions call over a keep-alive undici Pool, with a per-attempt timeout,
+ * retries with exponential backoff and jitter (network errors, timeouts, 429 and 5xx
+ * only — never another 4xx), a circuit breaker that fails fast while LM Studio is
+ * down, and a cached, single-flight health probe on `GET /v1/models` that shares the
+ * breaker's view: a probe that reaches LM Studio closes the circuit, one that cannot
+ * reach it opens it, so health and summaries never disagree.
  *
  * LM Studio's own `GET /api/v0/models` (when served) gives the model's context
  * length and whether it is loaded: a model LM Studio must still load (JIT) gets

@@ -1,5 +1,5 @@
 /**
- * Logs are an interface (SPEC §1.4): the runbook greps them. One JSON object per
+ * Logs are an interface (docs/api.md#logs): the runbook greps them. One JSON object per
  * line, `level` is DEBUG/INFO/WARNING/ERROR/CRITICAL, `msg` is the last key, and
  * every summary request writes exactly one line ending in `completed in <n>ms`, so
  * `awk '{print $NF}'` yields `<n>ms"}` and awk's numeric conversion reads `<n>`.
@@ -15,7 +15,7 @@ import { pino } from 'pino';
 export type Logger = pino.Logger;
 export type LogDestination = pino.DestinationStream;
 
-/** pino's level names → the labels SPEC §1.4 fixes. */
+/** pino's level names → the labels docs/api.md#logs fixes. */
 const LEVEL_LABELS: Readonly<Record<string, string>> = {
   trace: 'DEBUG',
   debug: 'DEBUG',

@@ -175,7 +175,7 @@ export function backoffMs(
   return Math.round(exponential / 2 + (random() * exponential) / 2);
 }
 
-/** Which failed attempts are worth another try (SPEC §1.2: network errors, 429 and 5xx). */
+/** Which failed attempts are worth another try (docs/api.md: network errors, 429 and 5xx). */
 export function isRetryable(outcome: AttemptOutcome): boolean {
   return (
     outcome === 'timeout' ||

@@ -393,7 +393,7 @@ export function characterCount(text: string): number {
   return count;
 }
 
-/** summary_length / original_length rounded to 3 decimals (SPEC §1.1). */
+/** summary_length / original_length rounded to 3 decimals (docs/api.md#summarize). */
 export function compressionRatio(summaryLength: number, originalLength: number): number {
   if (originalLength === 0) return 0;
   return Math.round((summaryLength / originalLength) * 1000) / 1000;

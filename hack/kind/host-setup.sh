@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this host to run kind on rootful podman, offline. Run as root;
 # idempotent (each step checks before it changes anything); prints what it
-# changed. Why each step (../shared/notes/kind-offline.md has the evidence):
+# changed. Why each step (hack/kind/README.md, Host constraints, has the evidence):
 #
 # - Debian packages: podman and buildah (the container engine and image
 #   builder; there is no Docker engine here), runc (crun refuses this host's

@@ -64,7 +64,7 @@ describe('crds/summarizerservice.yaml', () => {
     expect(parse(renderCrdYaml())).toEqual(buildCrd());
   });
 
-  it('names the resource as SPEC §2.1 says, with status and scale subresources', () => {
+  it('names the resource as docs/resource.md says, with status and scale subresources', () => {
     const crd = buildCrd() as { spec: Record<string, unknown> };
     expect(crd.spec.group).toBe('llmplan.io');
     expect(crd.spec.scope).toBe('Namespaced');

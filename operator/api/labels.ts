@@ -1,8 +1,9 @@
 /**
  * Label and annotation keys the operator writes, and the names it gives things.
  *
- * Argo CD: SPEC §2.2 mandates `app.kubernetes.io/instance=<cr name>` on the pods, and it
- * also forbids copying Argo CD's tracking label or annotation onto children. Both hold:
+ * Argo CD: the pods carry `app.kubernetes.io/instance=<cr name>`, and Argo CD's tracking
+ * label or annotation is never copied onto children
+ * (docs/resource.md#what-the-operator-owns). Both hold:
  * - children get labels built here from the CR's *name*, never a copy of the CR's
  *   `metadata.labels` or `metadata.annotations` (which is where Argo CD writes its
  *   `app.kubernetes.io/instance=<application>` label or `argocd.argoproj.io/tracking-id`);
@@ -109,7 +110,7 @@ export function withoutArgoTracking(
   return out;
 }
 
-/** Child names (SPEC §2.2). */
+/** Child names (docs/resource.md#what-the-operator-owns). */
 export const childNames = {
   deployment: (crName: string) => crName,
   service: (crName: string) => crName,

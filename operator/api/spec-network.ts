@@ -1,6 +1,7 @@
 /**
  * How the summarizer is reached and how it reaches LM Studio: spec.service, spec.ingress
- * and spec.lmstudio (SPEC §2.1). Part of the SummarizerService schema in spec.ts.
+ * and spec.lmstudio (docs/resource.md#network-and-lm-studio). Part of the SummarizerService
+ * schema in spec.ts.
  */
 import { z } from 'zod';
 import { ENV_DEFAULTS, LIMITS } from '../../contract/env.js';

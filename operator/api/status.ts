@@ -1,8 +1,8 @@
 /**
- * SummarizerService `status` (SPEC §2.1), written only by the operator through the status
- * subresource. The remediation part records what the operator did and what is still in
- * effect, so that decisions are rebuilt from cluster state after a restart or a leader
- * change (issue 5) instead of living in memory.
+ * SummarizerService `status` (docs/resource.md#status), written only by the operator through
+ * the status subresource. The remediation part records what the operator did and what is
+ * still in effect, so that decisions are rebuilt from cluster state after a restart or a
+ * leader change (issue 5) instead of living in memory.
  */
 import { z } from 'zod';
 

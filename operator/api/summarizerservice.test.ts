@@ -20,7 +20,7 @@ function issuesOf(spec: unknown, metadata: Record<string, unknown> = base.metada
 }
 
 describe('parseSummarizerService defaults', () => {
-  it('fills an empty spec with the SPEC §2.1 defaults', () => {
+  it('fills an empty spec with the defaults of docs/resource.md', () => {
     const { spec } = parseSummarizerService(withSpec({}));
     expect(spec).toEqual({
       image: { pullPolicy: 'IfNotPresent' },

@@ -1,12 +1,13 @@
 /**
- * The ConfigMap `<name>-config`: every SPEC §1.3 variable except the API key (which comes
- * from a Secret) and the admission settings the spec leaves at the service's defaults. Names and the container port come from contract/env.ts, the contract the
- * service parses at start.
+ * The ConfigMap `<name>-config`: the service's variables (docs/api.md#configuration) except
+ * the API key (which comes from a Secret) and the admission settings the spec leaves at the
+ * service's defaults. Names and the container port come from contract/env.ts, the contract
+ * the service parses at start.
  */
 import { ENV, ENV_DEFAULTS } from '../../contract/env.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
 
-/** The container listens here; the Service's `port` maps onto it (SPEC §2.2). */
+/** The container listens here; the Service's `port` maps onto it (docs/resource.md). */
 export const CONTAINER_PORT = ENV_DEFAULTS.port;
 
 export type ConfigData = Record<string, string>;

@@ -25,7 +25,7 @@ import { compareQuantities } from '../api/quantity.js';
 import type { SummarizerService } from '../api/summarizerservice.js';
 import { CONTAINER_PORT } from './configmap.js';
 
-/** uid/gid of the image's non-root user (SPEC §1.5). */
+/** uid/gid of the image's non-root user (docs/api.md#image). */
 export const RUN_AS_USER = 1000;
 /** Seconds the pod waits before SIGTERM, so endpoints drop it before it stops accepting. */
 export const PRE_STOP_SLEEP_SECONDS = 5;
@@ -100,7 +100,7 @@ function container(cr: SummarizerService, image: string): V1Container {
     envFrom: [{ configMapRef: { name: childNames.configMap(cr.metadata.name) } }],
     ...(variables.length > 0 ? { env: variables } : {}),
     resources: resources(cr),
-    // Up to 60 s to start; liveness never depends on LM Studio (SPEC §1.1).
+    // Up to 60 s to start; liveness never depends on LM Studio (docs/api.md, Probes).
     startupProbe: {
       httpGet: httpGet(PROBE_PATHS.liveness),
       periodSeconds: 2,

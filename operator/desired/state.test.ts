@@ -29,7 +29,7 @@ describe('desiredState: the default resource', () => {
   const cr = summarizerService();
   const { objects } = desiredState(cr, options);
 
-  it('owns the SPEC §2.2 children, dependencies first, nothing optional', () => {
+  it('owns the children of docs/resource.md, dependencies first, nothing optional', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'ServiceAccount/llmplan',
       'ConfigMap/llmplan-config',
@@ -60,7 +60,7 @@ describe('desiredState: the default resource', () => {
     }
   });
 
-  it('writes every SPEC §1.3 variable but the API key into the ConfigMap', () => {
+  it("writes the service's variables (docs/api.md) but the API key into the ConfigMap", () => {
     expect(find(objects, 'ConfigMap', 'llmplan-config')?.data).toEqual({
       PORT: '8000',
       LMSTUDIO_BASE_URL: 'http://lmstudio:1234/v1',

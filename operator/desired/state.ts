@@ -1,9 +1,9 @@
 /**
- * Spec → desired children (SPEC §2.2), pure: the same SummarizerService and options always
- * give the same objects, in the form sent to server-side apply (no status, nothing the
- * API server owns). Remediation (issue 5) steers the result through `overrides` and never
- * through the spec: a rollback serves an older pod template, a memory bump raises the
- * limit, an emergency scale-up raises the replica floor.
+ * Spec → desired children (docs/resource.md#what-the-operator-owns), pure: the same
+ * SummarizerService and options always give the same objects, in the form sent to
+ * server-side apply (no status, nothing the API server owns). Remediation (issue 5) steers
+ * the result through `overrides` and never through the spec: a rollback serves an older pod
+ * template, a memory bump raises the limit, an emergency scale-up raises the replica floor.
  */
 import type {
   V1Deployment,
@@ -70,7 +70,7 @@ export function effectiveReplicas(cr: SummarizerService, overrides: RemediationO
   const { autoscaling, replicas } = cr.spec;
   const floor = overrides.replicas ?? 0;
   if (autoscaling.enabled) {
-    // Never beyond the autoscaling maximum (SPEC §2.4).
+    // Never beyond the autoscaling maximum (docs/resource.md#remediation).
     const min = Math.min(Math.max(autoscaling.minReplicas, floor), autoscaling.maxReplicas);
     return { autoscaling: true as const, minReplicas: min, maxReplicas: autoscaling.maxReplicas };
   }

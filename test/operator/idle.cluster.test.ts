@@ -1,9 +1,9 @@
 /**
- * A reconcile that changes nothing writes nothing (SPEC §2.3): several resources, every kind
- * of child, reconciled again and again while idle (resync every 10 s, a backend probe every
- * 2 s requeues each resource), every pod's /metrics scraped every 2 s by the load monitor
- * (idle pods, test/support/fakes/pod-metrics.ts) — and the operator's own request counters show no
- * write, and no object it manages changes.
+ * A reconcile that changes nothing writes nothing (docs/resource.md#how-the-operator-runs):
+ * several resources, every kind of child, reconciled again and again while idle (resync
+ * every 10 s, a backend probe every 2 s requeues each resource), every pod's /metrics
+ * scraped every 2 s by the load monitor (idle pods, test/support/fakes/pod-metrics.ts) — and the
+ * operator's own request counters show no write, and no object it manages changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGER } from '../../operator/api/labels.js';

@@ -1,10 +1,11 @@
 /**
- * SPEC §2.5 on real pods with real traffic: the operator runs in-cluster (as `kind.sh up`
- * installed it: deploy/, defaults, the pods' /metrics read at pod IP:port every 15 s), the
- * load comes from the load generator in a pod (test/support/load/loadgen-main.ts in the test-tools
- * image), and LM Studio is either the fake one with spare capacity (fixed latency, no
- * parallel limit) or the real inference server with one slot. Each scenario has its own
- * namespace, deleted when it ends; pods ask for little CPU (one 2-CPU node).
+ * Load-driven remediation (docs/resource.md#remediation) on real pods with real traffic: the
+ * operator runs in-cluster (as `kind.sh up` installed it: deploy/, defaults, the pods'
+ * /metrics read at pod IP:port every 15 s), the load comes from the load generator in a pod
+ * (test/support/load/loadgen-main.ts in the test-tools image), and LM Studio is either the fake one
+ * with spare capacity (fixed latency, no parallel limit) or the real inference server with
+ * one slot. Each scenario has its own namespace, deleted when it ends; pods ask for little
+ * CPU (one 2-CPU node).
  *
  * The times printed (saturation → scale-up, calm → revert) are what docs/operator.md reports.
  */

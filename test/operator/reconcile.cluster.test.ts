@@ -89,7 +89,7 @@ function expectStandardLabels(obj: KubeObject, crName: string): void {
 }
 
 describe('create', () => {
-  it('creates every child with the fields the SPEC asks for, and reports status', async () => {
+  it('creates every child with the fields docs/resource.md lists, and reports status', async () => {
     const name = 'llmplan';
     await client.create(builtin.secrets, {
       apiVersion: 'v1',
@@ -211,7 +211,8 @@ describe('create', () => {
       sha10(configMap.data ?? {}),
     );
 
-    // ConfigMap: every SPEC §1.3 variable but the key, pointing at the lmstudio Service.
+    // ConfigMap: the service's variables (docs/api.md) but the key, pointing at the lmstudio
+    // Service.
     expect(configMap.data).toEqual({
       PORT: '8000',
       LMSTUDIO_BASE_URL: `http://lmstudio:${fake.port}/v1`,

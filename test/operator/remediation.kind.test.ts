@@ -1,10 +1,11 @@
 /**
- * SPEC §2.4 on real pods: each failure is the real thing (a kubelet that cannot
- * pull, a process that exits, the kernel's OOM killer, an LM Studio with no pods),
- * judged by the operator running in-cluster under deploy/'s RBAC, as `kind.sh up`
- * installed it. Each scenario has a namespace of its own; all but the outage share
- * the dev namespace's inference server (spec.lmstudio.externalName). The time from
- * the failure signal (the pod status the kubelet writes) to the action is logged.
+ * Remediation (docs/resource.md#remediation) on real pods: each failure is the real
+ * thing (a kubelet that cannot pull, a process that exits, the kernel's OOM killer,
+ * an LM Studio with no pods), judged by the operator running in-cluster under
+ * deploy/'s RBAC, as `kind.sh up` installed it. Each scenario has a namespace of its
+ * own; all but the outage share the dev namespace's inference server
+ * (spec.lmstudio.externalName). The time from the failure signal (the pod status the
+ * kubelet writes) to the action is logged.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {

@@ -27,7 +27,7 @@ describe('POST /api/v1/summary/', () => {
   afterAll(() => stack.stop());
   beforeEach(() => stack.fake.resetStats());
 
-  it('answers 200 with exactly the SPEC fields, computed from the trimmed text', async () => {
+  it('answers 200 with exactly the docs/api.md fields, counted on the trimmed text', async () => {
     const text = '  서울은 대한민국의 수도이다. 한강이 도시를 가로지른다. 😀  ';
     const response = await stack.post({ text });
     expect(response.status).toBe(200);

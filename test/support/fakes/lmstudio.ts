@@ -1,6 +1,6 @@
 /**
  * A fake LM Studio: a real HTTP server on 127.0.0.1 speaking the endpoints
- * llmplan uses, with LM Studio's real error shapes (../shared/notes/real-llm.md).
+ * llmplan uses, with LM Studio's real error shapes (docs/lmstudio.md).
  *
  *   GET  /v1/models            → {object: "list", data: [{id, object: "model", owned_by}]}
  *   GET  /api/v0/models        → {data: [{id, state, max_context_length, loaded_context_length?}]}
