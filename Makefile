@@ -1,8 +1,9 @@
-# Every target wraps an npm script or a script under test/; see README.md.
+# Every target wraps an npm script or a script under hack/ (the development environment);
+# see README.md.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help install bins up down up-fast down-fast test test-unit test-llm test-cluster test-kind \
+.PHONY: help install bins up down up-fast down-fast test test-unit test-tools test-llm test-cluster test-kind \
         lint typecheck service operator demo-service cluster-up cluster-down kind-up kind-down \
         bench-service bench-operator argocd-bin argocd-up argocd-down
 
@@ -34,13 +35,16 @@ up-fast: install bins ## the fast demo: local control plane with fake nodes, ope
 down-fast: ## stop the fast demo
 	hack/cluster/demo.sh down
 
-test: install bins argocd-bin ## everything CI runs: lint, typecheck, unit, real-LLM, local-cluster and kind tests
+test: install bins argocd-bin ## everything CI runs: lint (biome, dependency-cruiser), typecheck, unit, tools, real-LLM, local-cluster and kind tests
 	npm run lint
 	npm run typecheck
 	npm test
 
-test-unit: install ## unit tests only (no cluster)
+test-unit: install ## unit tests only (Node only, no cluster)
 	npm run test:unit
+
+test-tools: install ## tests that need a tool hack/ installs (promtool)
+	npm run test:tools
 
 test-llm: install ## the service against the real inference server
 	npm run test:llm
@@ -51,7 +55,7 @@ test-cluster: install bins argocd-bin ## tests against the local control plane (
 test-kind: install bins ## tests on the real kind cluster (builds and starts it if needed; root)
 	npm run test:kind
 
-lint: install ## biome check
+lint: install ## biome check, and the layer rule (dependency-cruiser, .dependency-cruiser.cjs)
 	npm run lint
 
 typecheck: install ## tsc --noEmit
