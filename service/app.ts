@@ -17,6 +17,7 @@ import {
   SERVICE_NAME,
   SUMMARY_PATH,
   SUMMARY_PATH_NO_SLASH,
+  type SummaryRequest,
   type SummaryResponse,
   summaryRequestSchema,
 } from './api.js';
@@ -46,7 +47,7 @@ import {
 } from './lmstudio.js';
 import { type Logger, logSummaryRequest } from './logging.js';
 import { createMetrics, type ServiceMetrics } from './metrics.js';
-import { characterCount, compressionRatio, summarize } from './summarize.js';
+import { characterCount, compressionRatio, type SummaryOutput, summarize } from './summarize.js';
 
 /** Version of the HTTP API document served at /openapi.json. */
 export const API_VERSION = '1.0.0';
@@ -100,6 +101,32 @@ interface RequestContext {
 
 const ctxOf = (res: Response): RequestContext => res.locals.ctx as RequestContext;
 
+/** Paths with routes; any other is "unmatched" in the metrics. */
+const KNOWN_PATHS = new Set<string>([
+  SUMMARY_PATH,
+  SUMMARY_PATH_NO_SLASH,
+  HEALTH_PATH,
+  ...Object.values(PROBE_PATHS),
+  OPENAPI_PATH,
+]);
+const SUMMARY_PATHS = [SUMMARY_PATH, SUMMARY_PATH_NO_SLASH];
+
+type SummaryRequestSchema = ReturnType<typeof summaryRequestSchema>;
+
+/** How the app writes its responses. */
+interface Responders {
+  /** Every response goes out here: one writeHead with a flat header list (Node's fast path). */
+  send(
+    res: Response,
+    status: number,
+    body: string,
+    contentType?: string,
+    extraHeaders?: Readonly<Record<string, string>>,
+  ): void;
+  /** The error JSON. */
+  sendError(res: Response, error: ApiError): void;
+}
+
 export function createApp(deps: AppDeps): {
   handle: express.Express;
   state: AppState;
@@ -111,21 +138,51 @@ export function createApp(deps: AppDeps): {
     deps.admission ?? new Admission({ ...config.admission, ...metrics.admissionHooks });
   const requestSchema = summaryRequestSchema(config.defaults);
   const openApiJson = JSON.stringify(openApiDocument(requestSchema, API_VERSION));
-  const knownPaths = new Set<string>([
-    SUMMARY_PATH,
-    SUMMARY_PATH_NO_SLASH,
-    HEALTH_PATH,
-    ...Object.values(PROBE_PATHS),
-    OPENAPI_PATH,
-  ]);
+  const responders = respondersFor(state);
 
-  /** Every response goes out through here: one writeHead with a flat header list (Node's fast path). */
-  const send = (
-    res: Response,
-    status: number,
-    body: string,
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+
+  // --- the request lifecycle: id, timing, metrics, the runbook's log line ---------
+  app.use(trackRequests(state, deps));
+
+  // --- the summary API --------------------------------------------------------------
+  app.post(
+    SUMMARY_PATHS,
+    startSummary(state, metrics),
+    jsonBody(),
+    createSummary(deps, admission, requestSchema, responders),
+  );
+  app.get(HEALTH_PATH, health(llm, responders));
+
+  // --- operations ----------------------------------------------------------------
+  addOperationRoutes(app, state, metrics, openApiJson, responders);
+
+  // Known paths, wrong method.
+  app.all(SUMMARY_PATHS, allowOnly('POST'));
+  app.all([HEALTH_PATH, ...Object.values(PROBE_PATHS), OPENAPI_PATH], allowOnly('GET'));
+
+  app.use((req: Request) => {
+    throw new ApiError(404, 'NOT_FOUND', `No route for ${req.method} ${requestPath(req.url)}`);
+  });
+
+  app.use(errorHandler(logger, responders));
+
+  return { handle: app, state, admission };
+}
+
+/** The response writers of one app: while it drains, every response closes its connection. */
+function respondersFor(state: AppState): Responders {
+  const send: Responders['send'] = (
+    res,
+    status,
+    body,
     contentType = JSON_TYPE,
-    extraHeaders: Readonly<Record<string, string>> = NO_HEADERS,
+    extraHeaders = NO_HEADERS,
   ) => {
     const headers = [
       'Content-Type',
@@ -151,77 +208,87 @@ export function createApp(deps: AppDeps): {
     send(res, error.status, JSON.stringify(body), JSON_TYPE, error.headers);
   };
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', false);
-  app.set('case sensitive routing', true);
-  app.set('strict routing', true);
+  return { send, sendError };
+}
 
-  // --- the request lifecycle: id, timing, metrics, the runbook's log line ---------
-  const finish = (req: Request, res: Response, ctx: RequestContext, started: number) => {
-    const durationMs = performance.now() - started;
-    // Closed before the response was written: the client went away (nginx's 499).
-    const status = res.writableFinished ? res.statusCode : CLIENT_GONE;
-    if (status === CLIENT_GONE) ctx.cancellation?.abort();
-    metrics.httpDuration.observe(
-      { method: req.method, route: ctx.route, status_code: status },
-      durationMs / 1000,
-    );
-    if (ctx.summary) {
-      state.inFlight -= 1;
-      metrics.inFlight.dec();
-      logSummaryRequest(logger, {
+/** Gives each request its context and accounts for it (metrics, log line) when it closes. */
+function trackRequests(state: AppState, deps: Pick<AppDeps, 'logger' | 'metrics'>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    const ctx = requestContext(req);
+    res.locals.ctx = ctx;
+    // 'close' follows 'finish', and also fires alone when the client goes away.
+    res.once('close', () => finishRequest(req, res, ctx, started, state, deps));
+    next();
+  };
+}
+
+/** The request's id (the caller's X-Request-Id when it is a sane one) and its route label. */
+function requestContext(req: Request): RequestContext {
+  const incomingId = req.headers['x-request-id'];
+  const path = requestPath(req.url);
+  const ctx: RequestContext = {
+    requestId:
+      typeof incomingId === 'string' && /^[\w.:-]{1,128}$/.test(incomingId)
+        ? incomingId
+        : randomUUID(),
+    path,
+    route: !KNOWN_PATHS.has(path)
+      ? 'unmatched'
+      : path === SUMMARY_PATH_NO_SLASH
+        ? SUMMARY_PATH
+        : path,
+    summary: false,
+    logFields: {},
+  };
+  ctx.logFields.request_id = ctx.requestId;
+  return ctx;
+}
+
+function finishRequest(
+  req: Request,
+  res: Response,
+  ctx: RequestContext,
+  started: number,
+  state: AppState,
+  { logger, metrics }: Pick<AppDeps, 'logger' | 'metrics'>,
+) {
+  const durationMs = performance.now() - started;
+  // Closed before the response was written: the client went away (nginx's 499).
+  const status = res.writableFinished ? res.statusCode : CLIENT_GONE;
+  if (status === CLIENT_GONE) ctx.cancellation?.abort();
+  metrics.httpDuration.observe(
+    { method: req.method, route: ctx.route, status_code: status },
+    durationMs / 1000,
+  );
+  if (ctx.summary) {
+    state.inFlight -= 1;
+    metrics.inFlight.dec();
+    logSummaryRequest(logger, {
+      method: req.method,
+      path: ctx.path,
+      status,
+      durationMs,
+      requestId: ctx.requestId,
+      fields: ctx.logFields,
+    });
+  } else if (logger.isLevelEnabled('debug')) {
+    logger.debug(
+      {
+        request_id: ctx.requestId,
         method: req.method,
         path: ctx.path,
         status,
-        durationMs,
-        requestId: ctx.requestId,
-        fields: ctx.logFields,
-      });
-    } else if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        {
-          request_id: ctx.requestId,
-          method: req.method,
-          path: ctx.path,
-          status,
-          duration_ms: Math.round(durationMs),
-        },
-        'request served',
-      );
-    }
-  };
+        duration_ms: Math.round(durationMs),
+      },
+      'request served',
+    );
+  }
+}
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const started = performance.now();
-    const incomingId = req.headers['x-request-id'];
-    const path = requestPath(req.url);
-    const ctx: RequestContext = {
-      requestId:
-        typeof incomingId === 'string' && /^[\w.:-]{1,128}$/.test(incomingId)
-          ? incomingId
-          : randomUUID(),
-      path,
-      route: !knownPaths.has(path)
-        ? 'unmatched'
-        : path === SUMMARY_PATH_NO_SLASH
-          ? SUMMARY_PATH
-          : path,
-      summary: false,
-      logFields: {},
-    };
-    ctx.logFields.request_id = ctx.requestId;
-    res.locals.ctx = ctx;
-    // 'close' follows 'finish', and also fires alone when the client goes away.
-    res.once('close', () => finish(req, res, ctx, started));
-    next();
-  });
-
-  // --- the summary API --------------------------------------------------------------
-  const summaryPaths = [SUMMARY_PATH, SUMMARY_PATH_NO_SLASH];
-
-  const startSummary = (req: Request, res: Response, next: NextFunction) => {
+/** Counts a summary request in flight; refuses a body that is not JSON or is declared too large. */
+function startSummary(state: AppState, metrics: ServiceMetrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
     const ctx = ctxOf(res);
     ctx.summary = true;
     state.inFlight += 1;
@@ -240,31 +307,32 @@ export function createApp(deps: AppDeps): {
     if (Number(req.headers['content-length']) > BODY_LIMIT_BYTES) throw payloadTooLarge();
     next();
   };
+}
 
+/** The JSON parser; an empty body is "no body" (422 on the body itself), not the parser's `{}`. */
+function jsonBody() {
   const jsonParser = express.json({
     limit: BODY_LIMIT_BYTES,
     strict: false,
     inflate: false,
     type: () => true,
   });
-  // An empty body is "no body" (422 on the body itself), not the parser's `{}`.
-  const jsonBody = (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response, next: NextFunction) => {
     if (req.headers['content-length'] === '0') next();
     else jsonParser(req, res, next);
   };
+}
 
-  const createSummary = async (req: Request, res: Response) => {
+/** The summary route: validate, wait for admission, summarize within the permit, answer. */
+function createSummary(
+  { config, llm }: AppDeps,
+  admission: Admission,
+  requestSchema: SummaryRequestSchema,
+  { send }: Responders,
+) {
+  return async (req: Request, res: Response) => {
     const ctx = ctxOf(res);
-    const parsed = requestSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issues = toFieldIssues(parsed.error);
-      ctx.logFields.invalid_fields = [...new Set(issues.map((issue) => issue.field || 'body'))];
-      throw validationError(issues);
-    }
-    const input = parsed.data;
-    ctx.logFields.summary_type = input.summary_type;
-    ctx.logFields.language = input.language;
-    ctx.logFields.max_tokens = input.max_tokens;
+    const input = validSummaryRequest(requestSchema, req.body, ctx);
 
     ctx.cancellation = new Cancellation();
     const queuedAt = performance.now();
@@ -286,32 +354,58 @@ export function createApp(deps: AppDeps): {
         mapConcurrency: config.mapConcurrency,
         cancellation,
       });
-      const originalLength = characterCount(input.text);
-      const summaryLength = characterCount(result.summary);
-      ctx.logFields.model = result.model;
-      ctx.logFields.chunks = result.chunks;
-      ctx.logFields.llm_calls = result.llmCalls;
-      ctx.logFields.original_length = originalLength;
-      ctx.logFields.summary_length = summaryLength;
-      const body: SummaryResponse = {
-        id: randomUUID(),
-        original_text: input.text,
-        summary_text: result.summary,
-        created_at: new Date().toISOString(),
-        model_name: result.model,
-        summary_length: summaryLength,
-        original_length: originalLength,
-        compression_ratio: compressionRatio(summaryLength, originalLength),
-      };
-      send(res, 200, JSON.stringify(body));
+      send(res, 200, JSON.stringify(summaryResponse(input, result, ctx)));
     } finally {
       permit.close();
     }
   };
+}
 
-  app.post(summaryPaths, startSummary, jsonBody, createSummary);
+/** The parsed body, or a validation error naming the invalid fields (also in the log line). */
+function validSummaryRequest(
+  requestSchema: SummaryRequestSchema,
+  body: unknown,
+  ctx: RequestContext,
+): SummaryRequest {
+  const parsed = requestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issues = toFieldIssues(parsed.error);
+    ctx.logFields.invalid_fields = [...new Set(issues.map((issue) => issue.field || 'body'))];
+    throw validationError(issues);
+  }
+  const input = parsed.data;
+  ctx.logFields.summary_type = input.summary_type;
+  ctx.logFields.language = input.language;
+  ctx.logFields.max_tokens = input.max_tokens;
+  return input;
+}
 
-  app.get(HEALTH_PATH, async (_req: Request, res: Response) => {
+function summaryResponse(
+  input: SummaryRequest,
+  result: SummaryOutput,
+  ctx: RequestContext,
+): SummaryResponse {
+  const originalLength = characterCount(input.text);
+  const summaryLength = characterCount(result.summary);
+  ctx.logFields.model = result.model;
+  ctx.logFields.chunks = result.chunks;
+  ctx.logFields.llm_calls = result.llmCalls;
+  ctx.logFields.original_length = originalLength;
+  ctx.logFields.summary_length = summaryLength;
+  return {
+    id: randomUUID(),
+    original_text: input.text,
+    summary_text: result.summary,
+    created_at: new Date().toISOString(),
+    model_name: result.model,
+    summary_length: summaryLength,
+    original_length: originalLength,
+    compression_ratio: compressionRatio(summaryLength, originalLength),
+  };
+}
+
+function health(llm: LlmBackend, { send }: Responders) {
+  return async (_req: Request, res: Response) => {
     const backend = await llm.health();
     const body: HealthResponse = {
       status: backend.healthy ? 'healthy' : 'unhealthy',
@@ -320,9 +414,17 @@ export function createApp(deps: AppDeps): {
       details: backend.healthy ? 'All systems operational' : backend.reason,
     };
     send(res, backend.healthy ? 200 : 503, JSON.stringify(body));
-  });
+  };
+}
 
-  // --- operations ----------------------------------------------------------------
+/** Liveness, readiness, metrics and the API document. */
+function addOperationRoutes(
+  app: express.Express,
+  state: AppState,
+  metrics: ServiceMetrics,
+  openApiJson: string,
+  { send, sendError }: Responders,
+) {
   app.get(PROBE_PATHS.liveness, (_req: Request, res: Response) =>
     send(res, 200, '{"status":"alive"}'),
   );
@@ -342,9 +444,11 @@ export function createApp(deps: AppDeps): {
   );
 
   app.get(OPENAPI_PATH, (_req: Request, res: Response) => send(res, 200, openApiJson));
+}
 
-  // Known paths, wrong method.
-  const allowOnly = (allowed: string) => (req: Request) => {
+/** A 405 that names the methods allowed. */
+function allowOnly(allowed: string) {
+  return (req: Request) => {
     throw new ApiError(
       405,
       'METHOD_NOT_ALLOWED',
@@ -353,15 +457,11 @@ export function createApp(deps: AppDeps): {
       { Allow: allowed },
     );
   };
-  app.all(summaryPaths, allowOnly('POST'));
-  app.all([HEALTH_PATH, ...Object.values(PROBE_PATHS), OPENAPI_PATH], allowOnly('GET'));
+}
 
-  app.use((req: Request) => {
-    throw new ApiError(404, 'NOT_FOUND', `No route for ${req.method} ${requestPath(req.url)}`);
-  });
-
-  // The one error middleware (Express knows it by its four parameters).
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+/** The one error middleware (Express knows it by its four parameters): the error JSON. */
+function errorHandler(logger: Logger, { sendError }: Responders) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const apiError = toApiError(error);
     const ctx = ctxOf(res);
     if (apiError.status >= 500) {
@@ -382,9 +482,7 @@ export function createApp(deps: AppDeps): {
       return;
     }
     sendError(res, apiError);
-  });
-
-  return { handle: app, state, admission };
+  };
 }
 
 // ---------------------------------------------------------------------------

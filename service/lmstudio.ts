@@ -13,10 +13,13 @@
  *
  * It knows nothing of HTTP routes or Prometheus: the app maps LlmError kinds to
  * status codes, and metrics come in through the LmStudioObserver hooks.
+ *
+ * One HTTP exchange is lmstudio-transport.ts's; what the client remembers about
+ * the model between calls, lmstudio-model-cache.ts's.
  */
-import { Pool } from 'undici';
 import { ENV_DEFAULTS } from '../contract/env.js';
-import { classifyError, describeCause, type ErrorCause, readErrorBody } from './lmstudio-errors.js';
+import { describeCause } from './lmstudio-errors.js';
+import { LearnedContext, NativeModelCache } from './lmstudio-model-cache.js';
 import {
   type ModelContext,
   modelProblem,
@@ -25,6 +28,7 @@ import {
   readNativeModel,
   resolveContext,
 } from './lmstudio-models.js';
+import { type Attempt, type Failure, LmStudioTransport } from './lmstudio-transport.js';
 import type { Logger } from './logging.js';
 import {
   type AttemptOutcome,
@@ -35,7 +39,6 @@ import {
   delay,
   isBackendFailure,
   isRetryable,
-  parseRetryAfter,
 } from './resilience.js';
 
 export { type AttemptOutcome, Cancellation, type CircuitState, type ModelContext };
@@ -155,74 +158,34 @@ export interface LmStudioClientOptions {
   now?: () => number;
 }
 
-type Failure = {
-  ok: false;
-  outcome: Exclude<AttemptOutcome, 'ok'>;
-  message: string;
-  status?: number;
-  retryAfterMs?: number;
-  cause?: ErrorCause;
-};
-type Attempt<T> = { ok: true; value: T } | Failure;
-
 const NOT_RESPONDING = 'LMStudio service is not responding';
 const PROBE_TIMEOUT_CAP_MS = 5000;
 /** While the circuit is not closed, health probes LM Studio at most this often. */
 const OPEN_PROBE_INTERVAL_MS = 1000;
-/** How long LM Studio's answer about the model (context, loaded or not) is reused. */
-const MODEL_INFO_CACHE_MS = 10_000;
-/** How long a context length learned from an overflow answer is trusted. */
-const LEARNED_CONTEXT_MS = 10 * 60_000;
-/** undici's own timers (about 1 s resolution) only back ours up. */
-const BACKSTOP_MS = 2000;
 
 export class LmStudioClient {
   readonly breaker: CircuitBreaker;
   readonly #options: LmStudioClientOptions;
-  readonly #pool: Pool;
-  readonly #pathPrefix: string;
-  /** Where LM Studio's native API lives: the base URL without its trailing /v1. */
-  readonly #nativePrefix: string;
-  readonly #headers: Record<string, string>;
+  readonly #transport: LmStudioTransport;
   readonly #now: () => number;
+  readonly #native: NativeModelCache;
+  readonly #learnedContext: LearnedContext;
   #cachedHealth: BackendHealth | undefined;
   #probeInFlight: Promise<BackendHealth> | undefined;
-  #nativeInfo: { value: NativeModelInfo | null | undefined; at: number } | undefined;
-  #nativeInFlight: Promise<NativeModelInfo | null | undefined> | undefined;
-  #learnedContext: { tokens: number; at: number } | undefined;
   /** Set while the one call that makes LM Studio load the model is running. */
   #loading: Promise<void> | undefined;
 
   constructor(options: LmStudioClientOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    const url = new URL(options.baseUrl);
-    this.#pathPrefix = url.pathname.replace(/\/+$/, '');
-    this.#nativePrefix = this.#pathPrefix.replace(/\/v1$/, '');
-    this.#pool = new Pool(url.origin, {
-      connections: options.connections ?? 256,
-      keepAliveTimeout: 10_000,
-      keepAliveMaxTimeout: 60_000,
-    });
-    this.#headers = { 'content-type': 'application/json', accept: 'application/json' };
-    if (options.apiKey) this.#headers.authorization = `Bearer ${options.apiKey}`;
+    this.#transport = new LmStudioTransport(options);
+    this.#native = new NativeModelCache(() => this.#fetchNative(), this.#now);
+    this.#learnedContext = new LearnedContext(this.#now);
     this.breaker = new CircuitBreaker({
       failureThreshold: options.breakerFailures,
       resetMs: options.breakerResetMs,
       now: this.#now,
-      onChange: (state) => {
-        // A cached health verdict from before the change would contradict it.
-        this.#cachedHealth = undefined;
-        options.observer?.onCircuitChange(state);
-        if (state === 'open') {
-          options.logger.error(
-            { circuit: state, reset_ms: options.breakerResetMs },
-            `LM Studio circuit opened: calls fail fast for ${options.breakerResetMs}ms`,
-          );
-        } else {
-          options.logger.info({ circuit: state }, `LM Studio circuit ${state.replace('_', '-')}`);
-        }
-      },
+      onChange: (state) => this.#onCircuitChange(state),
     });
   }
 
@@ -243,17 +206,11 @@ export class LmStudioClient {
     request: ChatRequest,
     cancellation: Cancellation | undefined,
     timeoutMs: number,
-  ) {
-    const body = JSON.stringify({
-      model: request.model,
-      messages: request.messages,
-      max_tokens: request.max_tokens,
-      temperature: request.temperature,
-      stream: false,
-    });
-    const { maxRetries, retryBaseMs, logger, observer } = this.#options;
-    const retryMaxMs = this.#options.retryMaxMs ?? 8000;
-    const attempts = maxRetries + 1;
+  ): Promise<ChatResult> {
+    const body = chatRequestBody(request);
+    const path = `${this.#transport.apiPrefix}/chat/completions`;
+    const decode = (json: unknown) => decodeChatResponse(json, request.model);
+    const attempts = this.#options.maxRetries + 1;
     for (let attempt = 1; ; attempt += 1) {
       const admission = this.breaker.admit();
       if (!admission.allowed) {
@@ -262,64 +219,84 @@ export class LmStudioClient {
           retryAfterSeconds: Math.max(1, Math.ceil(admission.retryAfterMs / 1000)),
         });
       }
-      const result = await this.#attempt(
+      const result = await this.#transport.attempt(
         'chat',
         'POST',
-        `${this.#pathPrefix}/chat/completions`,
+        path,
         body,
         cancellation,
-        (json) => decodeChatResponse(json, request.model),
+        decode,
         timeoutMs,
       );
       if (result.ok) {
         this.breaker.success();
         return result.value;
       }
-      if (result.outcome === 'aborted') {
-        this.breaker.release();
-        throw new LlmError('aborted', 'the request was cancelled');
-      }
-      if (isBackendFailure(result.outcome)) {
-        this.breaker.failure();
-        if (this.#cachedHealth?.healthy) this.#cachedHealth = undefined;
-      } else {
-        this.breaker.success();
-      }
-      if (result.outcome === 'context_overflow') throw this.#overflowError(result);
-      if (result.outcome === 'model_unavailable') {
-        const message = describeCause(
-          result.cause ?? { kind: 'other', message: result.message },
-          request.model,
-        );
-        logger.error({ reason: result.outcome, status: result.status }, message);
-        throw new LlmError('model_unavailable', message, statusInfo(attempt, result.status));
-      }
-
-      const fields = {
-        attempt,
-        max_attempts: attempts,
-        reason: result.outcome,
-        status: result.status,
-      };
-      if (!isRetryable(result.outcome) || attempt >= attempts) {
-        logger.error(
-          fields,
-          `LM Studio call failed after ${attempt} attempt(s): ${result.message}`,
-        );
-        throw finalError(result.outcome, result.message, attempt, result.status);
-      }
-      const delayMs = Math.max(
-        backoffMs(attempt - 1, retryBaseMs, retryMaxMs),
-        Math.min(result.retryAfterMs ?? 0, retryMaxMs),
-      );
-      observer?.onRetry(result.outcome);
-      logger.warn(
-        { ...fields, delay_ms: delayMs },
-        `LM Studio call failed (${result.outcome}), retrying in ${delayMs}ms`,
-      );
-      if (!(await delay(delayMs, cancellation)))
-        throw new LlmError('aborted', 'the request was cancelled');
+      this.#countFailure(result.outcome);
+      const error = this.#giveUpAfter(result, attempt, attempts, request.model);
+      if (error) throw error;
+      await this.#waitToRetry(result, attempt, attempts, cancellation);
     }
+  }
+
+  /** Tells the breaker how a chat attempt failed; a cancelled one counts neither way. */
+  #countFailure(outcome: Failure['outcome']): void {
+    if (outcome === 'aborted') {
+      this.breaker.release();
+    } else if (isBackendFailure(outcome)) {
+      this.breaker.failure();
+      if (this.#cachedHealth?.healthy) this.#cachedHealth = undefined;
+    } else {
+      this.breaker.success();
+    }
+  }
+
+  /** The error a failed chat attempt ends the call with; undefined when it is worth retrying. */
+  #giveUpAfter(
+    result: Failure,
+    attempt: number,
+    attempts: number,
+    model: string,
+  ): LlmError | undefined {
+    const { logger } = this.#options;
+    if (result.outcome === 'aborted') return new LlmError('aborted', 'the request was cancelled');
+    if (result.outcome === 'context_overflow') return this.#overflowError(result);
+    if (result.outcome === 'model_unavailable') {
+      const message = describeCause(
+        result.cause ?? { kind: 'other', message: result.message },
+        model,
+      );
+      logger.error({ reason: result.outcome, status: result.status }, message);
+      return new LlmError('model_unavailable', message, statusInfo(attempt, result.status));
+    }
+    if (isRetryable(result.outcome) && attempt < attempts) return undefined;
+    logger.error(
+      attemptFields(result, attempt, attempts),
+      `LM Studio call failed after ${attempt} attempt(s): ${result.message}`,
+    );
+    return finalError(result.outcome, result.message, attempt, result.status);
+  }
+
+  /** Waits out the backoff (or a 429's Retry-After, up to retryMaxMs) before the next attempt. */
+  async #waitToRetry(
+    result: Failure,
+    attempt: number,
+    attempts: number,
+    cancellation: Cancellation | undefined,
+  ): Promise<void> {
+    const { retryBaseMs, logger, observer } = this.#options;
+    const retryMaxMs = this.#options.retryMaxMs ?? 8000;
+    const delayMs = Math.max(
+      backoffMs(attempt - 1, retryBaseMs, retryMaxMs),
+      Math.min(result.retryAfterMs ?? 0, retryMaxMs),
+    );
+    observer?.onRetry(result.outcome);
+    logger.warn(
+      { ...attemptFields(result, attempt, attempts), delay_ms: delayMs },
+      `LM Studio call failed (${result.outcome}), retrying in ${delayMs}ms`,
+    );
+    if (!(await delay(delayMs, cancellation)))
+      throw new LlmError('aborted', 'the request was cancelled');
   }
 
   /** Remembers the context an overflow answer named, for every request after this one. */
@@ -328,10 +305,7 @@ export class LmStudioClient {
     const info: LlmErrorInfo = statusInfo(1, result.status);
     if (cause?.contextTokens !== undefined) {
       info.contextTokens = cause.contextTokens;
-      const known = this.#learnedContext;
-      if (known === undefined || cause.contextTokens < known.tokens || this.#learnedExpired()) {
-        this.#learnedContext = { tokens: cause.contextTokens, at: this.#now() };
-      }
+      this.#learnedContext.remember(cause.contextTokens);
     }
     if (cause?.promptTokens !== undefined) info.promptTokens = cause.promptTokens;
     const message = describeCause(
@@ -341,18 +315,13 @@ export class LmStudioClient {
     return new LlmError('context_overflow', `LM Studio refused the prompt: ${message}`, info);
   }
 
-  #learnedExpired(): boolean {
-    const learned = this.#learnedContext;
-    return learned === undefined || this.#now() - learned.at > LEARNED_CONTEXT_MS;
-  }
-
   /** The context the chunker must fit (LMSTUDIO_CONTEXT_LENGTH, LM Studio's answer, the fallback). */
   async modelContext(): Promise<ModelContext> {
-    const native = await this.#native();
+    const native = await this.#native.get();
     return resolveContext({
       configured: this.#options.contextLength,
       native,
-      learned: this.#learnedExpired() ? undefined : this.#learnedContext?.tokens,
+      learned: this.#learnedContext.tokens,
       fallback: ENV_DEFAULTS.fallbackContextLength,
     });
   }
@@ -370,7 +339,7 @@ export class LmStudioClient {
     const { timeoutMs, loadTimeoutMs } = this.#options;
     if (loadTimeoutMs === undefined || model !== this.#options.model) return { timeoutMs };
     for (;;) {
-      if ((await this.#native())?.state !== 'not-loaded') return { timeoutMs };
+      if ((await this.#native.get())?.state !== 'not-loaded') return { timeoutMs };
       if (this.#loading === undefined) {
         let finished: () => void = () => {};
         this.#loading = new Promise<void>((resolve) => {
@@ -383,48 +352,30 @@ export class LmStudioClient {
         return {
           timeoutMs: Math.max(timeoutMs, loadTimeoutMs),
           done: (ok) => {
-            const native = this.#nativeInfo?.value;
-            if (ok && native)
-              this.#nativeInfo = { value: { ...native, state: 'loaded' }, at: this.#now() };
+            if (ok) this.#native.markLoaded();
             this.#loading = undefined;
             finished();
           },
         };
       }
-      const loading = this.#loading;
-      const waited = await new Promise<boolean>((resolve) => {
-        const onAbort = () => resolve(false);
-        cancellation?.once('abort', onAbort);
-        loading.then(() => {
-          cancellation?.off('abort', onAbort);
-          resolve(true);
-        });
-      });
-      if (!waited) throw new LlmError('aborted', 'the request was cancelled');
+      if (!(await loaded(this.#loading, cancellation))) {
+        throw new LlmError('aborted', 'the request was cancelled');
+      }
     }
   }
 
-  /** LM Studio's `/api/v0/models` entry of the model, cached and single-flight. */
-  async #native(): Promise<NativeModelInfo | null | undefined> {
-    const cached = this.#nativeInfo;
-    if (cached && this.#now() - cached.at < MODEL_INFO_CACHE_MS) return cached.value;
-    this.#nativeInFlight ??= (async () => {
-      const result = await this.#attempt(
-        'models',
-        'GET',
-        `${this.#nativePrefix}/api/v0/models`,
-        undefined,
-        undefined,
-        (json) => ({ entry: readNativeModel(json, this.#options.model) }),
-        Math.min(this.#options.timeoutMs, PROBE_TIMEOUT_CAP_MS),
-      );
-      const value = result.ok ? result.value.entry : undefined;
-      this.#nativeInfo = { value, at: this.#now() };
-      return value;
-    })().finally(() => {
-      this.#nativeInFlight = undefined;
-    });
-    return this.#nativeInFlight;
+  /** LM Studio's `/api/v0/models` entry of the model (see NativeModelCache). */
+  async #fetchNative(): Promise<NativeModelInfo | null | undefined> {
+    const result = await this.#transport.attempt(
+      'models',
+      'GET',
+      `${this.#transport.nativePrefix}/api/v0/models`,
+      undefined,
+      undefined,
+      (json) => ({ entry: readNativeModel(json, this.#options.model) }),
+      Math.min(this.#options.timeoutMs, PROBE_TIMEOUT_CAP_MS),
+    );
+    return result.ok ? result.value.entry : undefined;
   }
 
   /**
@@ -446,52 +397,23 @@ export class LmStudioClient {
 
   /** Waits for in-flight calls, then closes pooled connections. */
   async close(): Promise<void> {
-    await this.#pool.close();
+    await this.#transport.close();
   }
 
   async #probe(): Promise<BackendHealth> {
     const { model, timeoutMs, logger, observer } = this.#options;
-    const result = await this.#attempt(
+    const result = await this.#transport.attempt(
       'models',
       'GET',
-      `${this.#pathPrefix}/models`,
+      `${this.#transport.apiPrefix}/models`,
       undefined,
       undefined,
       readModelIds,
       Math.min(timeoutMs, PROBE_TIMEOUT_CAP_MS),
     );
     const checkedAt = this.#now();
-    let health: BackendHealth;
-    if (result.ok) {
-      const models = result.value;
-      const problem = modelProblem(models, model);
-      health = {
-        healthy: problem === undefined,
-        reachable: true,
-        models,
-        checkedAt,
-        reason: problem ?? 'ok',
-      };
-      // LM Studio answered: summaries may call it again at once.
-      this.breaker.success();
-    } else {
-      const unreachable = result.outcome === 'network_error';
-      if (unreachable) this.breaker.trip();
-      else if (isBackendFailure(result.outcome)) this.breaker.failure();
-      else this.breaker.success();
-      const circuit =
-        this.breaker.state === 'closed' ? '' : '; the circuit breaker is open: summaries fail fast';
-      health = {
-        healthy: false,
-        reachable: !unreachable && result.outcome !== 'timeout',
-        models: [],
-        checkedAt,
-        reason:
-          unreachable || result.outcome === 'timeout'
-            ? NOT_RESPONDING
-            : `${NOT_RESPONDING} correctly: ${result.message}${circuit}`,
-      };
-    }
+    this.#countProbe(result);
+    const health = probedHealth(result, model, this.breaker.state, checkedAt);
     observer?.onProbe(health.healthy);
     if (!health.healthy) {
       logger.error(
@@ -503,134 +425,89 @@ export class LmStudioClient {
     return health;
   }
 
-  /** One HTTP exchange with its own timeout; never throws. */
-  async #attempt<T>(
-    operation: 'chat' | 'models',
-    method: 'GET' | 'POST',
-    path: string,
-    body: string | undefined,
-    cancellation: Cancellation | undefined,
-    decode: (json: unknown) => T | undefined,
-    timeoutMs: number,
-  ): Promise<Attempt<T>> {
-    const started = performance.now();
-    const result = await this.#exchange(method, path, body, cancellation, decode, timeoutMs);
-    const outcome = result.ok ? 'ok' : result.outcome;
-    this.#options.observer?.onAttempt(operation, outcome, (performance.now() - started) / 1000);
-    return result;
+  /** A probe that reaches LM Studio closes the circuit; one that cannot reach it opens it. */
+  #countProbe(result: Attempt<string[]>): void {
+    // LM Studio answered: summaries may call it again at once.
+    if (result.ok) this.breaker.success();
+    else if (result.outcome === 'network_error') this.breaker.trip();
+    else if (isBackendFailure(result.outcome)) this.breaker.failure();
+    else this.breaker.success();
   }
 
-  /**
-   * One attempt. Its timeout is a plain timer that cancels the attempt's own
-   * Cancellation (linked to the caller's): precise, unlike undici's ~1 s
-   * headers/body timers, which stay as a backstop.
-   */
-  async #exchange<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    body: string | undefined,
-    cancellation: Cancellation | undefined,
-    decode: (json: unknown) => T | undefined,
-    timeoutMs: number,
-  ): Promise<Attempt<T>> {
-    if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
-    const { cancellation: attempt, unlink } = cancellation?.child() ?? {
-      cancellation: new Cancellation(),
-      unlink: undefined,
-    };
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      attempt.abort();
-    }, timeoutMs);
-    try {
-      const response = await this.#pool.request({
-        method,
-        path,
-        headers: this.#headers,
-        body,
-        signal: attempt,
-        headersTimeout: timeoutMs + BACKSTOP_MS,
-        bodyTimeout: timeoutMs + BACKSTOP_MS,
-      });
-      const text = await response.body.text();
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) return decodeAnswer(text, status, decode);
-      return failedAnswer(text, status, response.headers['retry-after']);
-    } catch (error) {
-      if (cancellation?.aborted) return { ok: false, outcome: 'aborted', message: 'cancelled' };
-      const code = (error as { code?: unknown }).code;
-      if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-        return {
-          ok: false,
-          outcome: 'timeout',
-          message: `LM Studio did not answer within ${timeoutMs}ms`,
-        };
-      }
-      return {
-        ok: false,
-        outcome: 'network_error',
-        message: `cannot reach LM Studio: ${describe(error)}`,
-      };
-    } finally {
-      clearTimeout(timer);
-      unlink?.();
+  #onCircuitChange(state: CircuitState): void {
+    const { logger, observer, breakerResetMs } = this.#options;
+    // A cached health verdict from before the change would contradict it.
+    this.#cachedHealth = undefined;
+    observer?.onCircuitChange(state);
+    if (state === 'open') {
+      logger.error(
+        { circuit: state, reset_ms: breakerResetMs },
+        `LM Studio circuit opened: calls fail fast for ${breakerResetMs}ms`,
+      );
+    } else {
+      logger.info({ circuit: state }, `LM Studio circuit ${state.replace('_', '-')}`);
     }
   }
 }
 
-/** A 2xx answer: the decoded value, or — LM Studio sometimes answers an error with 200 — what went wrong. */
-function decodeAnswer<T>(
-  text: string,
-  status: number,
-  decode: (json: unknown) => T | undefined,
-): Attempt<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, outcome: 'bad_response', status, message: 'LM Studio sent invalid JSON' };
+/** The body of a chat-completions call: the request's fields, no streaming. */
+function chatRequestBody(request: ChatRequest): string {
+  return JSON.stringify({
+    model: request.model,
+    messages: request.messages,
+    max_tokens: request.max_tokens,
+    temperature: request.temperature,
+    stream: false,
+  });
+}
+
+/** Whether the load under way finished (true) or the caller went away first (false). */
+function loaded(loading: Promise<void>, cancellation: Cancellation | undefined): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const onAbort = () => resolve(false);
+    cancellation?.once('abort', onAbort);
+    loading.then(() => {
+      cancellation?.off('abort', onAbort);
+      resolve(true);
+    });
+  });
+}
+
+/** The health verdict of a `/v1/models` probe, given the circuit as the probe left it. */
+function probedHealth(
+  result: Attempt<string[]>,
+  model: string,
+  circuit: CircuitState,
+  checkedAt: number,
+): BackendHealth {
+  if (result.ok) {
+    const models = result.value;
+    const problem = modelProblem(models, model);
+    return {
+      healthy: problem === undefined,
+      reachable: true,
+      models,
+      checkedAt,
+      reason: problem ?? 'ok',
+    };
   }
-  const value = decode(json);
-  if (value !== undefined) return { ok: true, value };
-  if (readErrorBody(json) !== undefined) {
-    const failure = failedAnswer(text, status, undefined);
-    // An error we cannot place is a bad answer, not a refused request.
-    return failure.outcome === 'client_error' ? { ...failure, outcome: 'bad_response' } : failure;
-  }
+  const unreachable = result.outcome === 'network_error';
+  const open = circuit === 'closed' ? '' : '; the circuit breaker is open: summaries fail fast';
   return {
-    ok: false,
-    outcome: 'bad_response',
-    status,
-    message: 'LM Studio sent an unexpected response',
+    healthy: false,
+    reachable: !unreachable && result.outcome !== 'timeout',
+    models: [],
+    checkedAt,
+    reason:
+      unreachable || result.outcome === 'timeout'
+        ? NOT_RESPONDING
+        : `${NOT_RESPONDING} correctly: ${result.message}${open}`,
   };
 }
 
-function failedAnswer(
-  text: string,
-  status: number,
-  retryAfterHeader: string | string[] | undefined,
-): Failure {
-  const cause = classifyError(text);
-  const message = `LM Studio answered HTTP ${status}${cause.message === '' ? '' : `: ${cause.message}`}`;
-  if (status === 429) {
-    const retryAfter = parseRetryAfter(
-      Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader,
-    );
-    const failure: Failure = { ok: false, outcome: 'rate_limited', status, message };
-    if (retryAfter !== undefined) failure.retryAfterMs = retryAfter;
-    return failure;
-  }
-  if (status >= 500) return { ok: false, outcome: 'server_error', status, message };
-  switch (cause.kind) {
-    case 'context_overflow':
-      return { ok: false, outcome: 'context_overflow', status, message, cause };
-    case 'no_model_loaded':
-    case 'model_not_found':
-      return { ok: false, outcome: 'model_unavailable', status, message, cause };
-    case 'other':
-      return { ok: false, outcome: 'client_error', status, message };
-  }
+/** The log fields of a failed chat attempt. */
+function attemptFields(result: Failure, attempt: number, attempts: number) {
+  return { attempt, max_attempts: attempts, reason: result.outcome, status: result.status };
 }
 
 function statusInfo(attempts: number, status: number | undefined): LlmErrorInfo {
@@ -661,13 +538,4 @@ function finalError(
     case 'server_error':
       return new LlmError('server_error', message, info);
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    return `${typeof code === 'string' ? `${code} ` : ''}${error.message}${cause}`;
-  }
-  return String(error);
 }

@@ -92,6 +92,20 @@ interface ChildOutcome {
   error?: string;
 }
 
+/** How the desired children fared together; `deployment` is the Deployment as it is now. */
+interface ChildrenOutcome {
+  deployment?: KubeObject;
+  conflicts: OwnershipConflict[];
+  errors: string[];
+}
+
+/** Remediation's committed plan, and the resource as that commit left it. */
+interface Planned {
+  cr: SummarizerService;
+  plan?: Plan;
+  resourceVersion: string | undefined;
+}
+
 interface MemoEntry {
   parsed: ReturnType<typeof safeParseSummarizerService>;
   spec?: DesiredState;
@@ -129,72 +143,133 @@ export class SummarizerServiceReconciler implements Reconciler {
       );
       return undefined;
     }
-    let cr = parsed.data;
     if (!spec) throw new Error('a parsed resource always has a desired state');
-    let resourceVersion = raw.metadata.resourceVersion;
-    const conflicts: OwnershipConflict[] = [];
-    const errors: string[] = [];
-    let deployment: KubeObject | undefined;
     const now = this.#now();
 
     const backend: BackendProbe = this.#deps.prober
-      ? await this.#deps.prober.check(cr, this.#deps.inCluster)
+      ? await this.#deps.prober.check(parsed.data, this.#deps.inCluster)
       : { state: 'unknown' };
+    const planned = await this.#planRemediation(raw, parsed.data, spec, backend, now, ctx);
+    if (!planned) return { requeue: true };
+    const { cr, plan, resourceVersion } = planned;
+
+    const children: ChildrenOutcome = cr.spec.paused
+      ? {
+          deployment: this.#cached(childResource('apps/v1', 'Deployment'), cr, cr.metadata.name),
+          conflicts: [],
+          errors: [],
+        }
+      : await this.#converge(raw, cr, spec, plan, ctx);
+
+    const status = this.#statusOf(cr, spec.specRevision, plan, backend, children, now);
+    if (!(await this.#writeStatus(cr, status, resourceVersion, ctx))) return { requeue: true };
+    this.#recordBackendSaturation(raw, cr.status, status);
+    this.#deps.statusMetrics?.observe(namespace, cr.metadata.name, status);
+    if (children.errors.length > 0) {
+      // Requeue with backoff: the API server refused something; the status says what.
+      return { requeue: true };
+    }
+    const next = this.#nextLookMs(plan, backend);
+    return next === undefined ? undefined : { requeueAfterMs: next };
+  }
+
+  /**
+   * Remediation's plan for this round, committed to status before anything acts on it;
+   * undefined when the commit failed (the caller requeues).
+   */
+  async #planRemediation(
+    raw: KubeObject,
+    cr: SummarizerService,
+    spec: DesiredState,
+    backend: BackendProbe,
+    now: Date,
+    ctx: ReconcileContext,
+  ): Promise<Planned | undefined> {
+    const resourceVersion = raw.metadata.resourceVersion;
     const remediator = this.#deps.remediator;
     // Paused: nothing changes, not even remediation's bookkeeping.
-    const plan =
-      !cr.spec.paused && remediator
-        ? remediator.plan(cr, spec.specRevision, backend, now)
-        : undefined;
+    if (cr.spec.paused || !remediator) return { cr, resourceVersion };
+    // Decide, commit the decision to status, then act on it (see remediator.ts).
+    const plan = remediator.plan(cr, spec.specRevision, backend, now);
+    const commit = await remediator.commit(raw, cr, plan, spec.specRevision, ctx);
+    if (!commit.ok) return undefined;
+    if (!commit.object) return { cr, plan, resourceVersion };
+    return {
+      cr: { ...cr, status: commit.object.status },
+      plan,
+      resourceVersion: commit.object.metadata.resourceVersion,
+    };
+  }
+
+  /**
+   * Converges the children on the desired state (with remediation's overrides): applies what
+   * differs, prunes what is no longer wanted, then restarts the pod remediation decided on.
+   */
+  async #converge(
+    raw: KubeObject,
+    cr: SummarizerService,
+    spec: DesiredState,
+    plan: Plan | undefined,
+    ctx: ReconcileContext,
+  ): Promise<ChildrenOutcome> {
+    const remediator = this.#deps.remediator;
+    const desired = plan ? this.#withOverrides(raw, cr, spec, plan) : spec;
     if (plan && remediator) {
-      // Decide, commit the decision to status, then act on it (see remediator.ts).
-      const commit = await remediator.commit(raw, cr, plan, spec.specRevision, ctx);
-      if (!commit.ok) return { requeue: true };
-      if (commit.object) {
-        cr = { ...cr, status: commit.object.status };
-        resourceVersion = commit.object.metadata.resourceVersion;
+      // Recorded before the Deployment serves it: every deployed template can be served again.
+      await remediator.syncRevisions(
+        cr,
+        {
+          revision: spec.specRevision,
+          podTemplate: spec.specPodTemplate,
+          configData: spec.specConfigData,
+        },
+        plan,
+        ctx,
+      );
+    }
+    const outcome = await this.#applyInWaves(cr, desired, ctx);
+    await this.#prune(cr, desired.objects, ctx);
+    if (plan && remediator) await remediator.restartPod(cr, plan, ctx);
+    return outcome;
+  }
+
+  /**
+   * Two waves of concurrent applies: what the pods need to start (ServiceAccount, ConfigMap)
+   * first, then everything else. One reconcile costs a few round trips, not one per child.
+   */
+  async #applyInWaves(
+    cr: SummarizerService,
+    desired: DesiredState,
+    ctx: ReconcileContext,
+  ): Promise<ChildrenOutcome> {
+    const outcome: ChildrenOutcome = { conflicts: [], errors: [] };
+    const first = desired.objects.filter((o) => FIRST_WAVE.has(o.kind));
+    const second = desired.objects.filter((o) => !FIRST_WAVE.has(o.kind));
+    for (const wave of [first, second]) {
+      const outcomes = await Promise.all(
+        wave.map((object) => this.#ensure(cr, object, ctx, desired.autoscalingMinReplicas)),
+      );
+      for (const [i, child] of outcomes.entries()) {
+        if (child.conflict) outcome.conflicts.push(child.conflict);
+        if (child.error) outcome.errors.push(child.error);
+        if (wave[i]?.kind === 'Deployment') outcome.deployment = child.object;
       }
     }
+    return outcome;
+  }
 
-    if (!cr.spec.paused) {
-      const desired = plan ? this.#withOverrides(raw, cr, spec, plan) : spec;
-      if (plan && remediator) {
-        // Recorded before the Deployment serves it: every deployed template can be served again.
-        await remediator.syncRevisions(
-          cr,
-          {
-            revision: spec.specRevision,
-            podTemplate: spec.specPodTemplate,
-            configData: spec.specConfigData,
-          },
-          plan,
-          ctx,
-        );
-      }
-      // Two waves of concurrent applies: what the pods need to start (ServiceAccount,
-      // ConfigMap) first, then everything else. One reconcile costs a few round trips,
-      // not one per child.
-      const first = desired.objects.filter((o) => FIRST_WAVE.has(o.kind));
-      const second = desired.objects.filter((o) => !FIRST_WAVE.has(o.kind));
-      for (const wave of [first, second]) {
-        const outcomes = await Promise.all(
-          wave.map((object) => this.#ensure(cr, object, ctx, desired.autoscalingMinReplicas)),
-        );
-        for (const [i, outcome] of outcomes.entries()) {
-          if (outcome.conflict) conflicts.push(outcome.conflict);
-          if (outcome.error) errors.push(outcome.error);
-          if (wave[i]?.kind === 'Deployment') deployment = outcome.object;
-        }
-      }
-      await this.#prune(cr, desired.objects, ctx);
-      if (plan && remediator) await remediator.restartPod(cr, plan, ctx);
-    } else {
-      deployment = this.#cached(childResource('apps/v1', 'Deployment'), cr, cr.metadata.name);
-    }
-
+  /** The status this round reports: the children, the backend, load and remediation's state. */
+  #statusOf(
+    cr: SummarizerService,
+    specRevision: string,
+    plan: Plan | undefined,
+    backend: BackendProbe,
+    { deployment, conflicts, errors }: ChildrenOutcome,
+    now: Date,
+  ): SummarizerServiceStatus {
     const load = this.#deps.observations?.load(cr);
     const recommendations = this.#deps.observations?.recommendations?.(cr);
-    const status = computeStatus({
+    return computeStatus({
       cr,
       ...(load ? { load } : {}),
       ...(recommendations ? { recommendations } : {}),
@@ -208,7 +283,7 @@ export class SummarizerServiceReconciler implements Reconciler {
       ...(plan
         ? {
             remediation: {
-              currentRevision: spec.specRevision,
+              currentRevision: specRevision,
               ...withoutUndefined(plan.decision.status),
             },
             conditionOverrides: plan.decision.conditions,
@@ -216,15 +291,6 @@ export class SummarizerServiceReconciler implements Reconciler {
         : {}),
       now,
     });
-    if (!(await this.#writeStatus(cr, status, resourceVersion, ctx))) return { requeue: true };
-    this.#recordBackendSaturation(raw, cr.status, status);
-    this.#deps.statusMetrics?.observe(namespace, cr.metadata.name, status);
-    if (errors.length > 0) {
-      // Requeue with backoff: the API server refused something; the status says what.
-      return { requeue: true };
-    }
-    const next = this.#nextLookMs(plan, backend);
-    return next === undefined ? undefined : { requeueAfterMs: next };
   }
 
   /**

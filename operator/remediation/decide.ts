@@ -150,257 +150,336 @@ function scaleUpWanted(
   return blocked ? { held: `scale-up: ${blocked}` } : { to: target };
 }
 
+/** The decision being made: the recorded remediation status, updated step by step. */
+interface Draft {
+  state: RemediationState;
+  history: HistoryEntry[];
+  lastHealthyRevision: string | undefined;
+  failedRevision: string | undefined;
+  action?: ActionTaken;
+  held?: string;
+}
+
+type FailedVerdict = Extract<Verdict, { kind: 'failed' }>;
+
 export function decide(input: DecisionInput): Decision {
-  const { cr, verdict, specRevision, now } = input;
-  const nowMs = now.getTime();
-  const time = now.toISOString();
+  const { cr, verdict, specRevision } = input;
   const { remediation } = cr.spec;
-  let { state, history, lastHealthyRevision, failedRevision } = recorded(cr);
-  const conditions: ConditionUpdate[] = [];
-  let action: ActionTaken | undefined;
-  let held: string | undefined;
+  const draft: Draft = recorded(cr);
 
   // Switched off: serve the spec as written, remember nothing in effect.
   if (!remediation.enabled) {
-    state = {};
+    draft.state = {};
   }
 
   // 1. Forget what no longer applies.
-  // A rollback lasts while the spec still asks for the template that failed.
-  if (state.rollback && state.rollback.fromRevision !== specRevision) {
-    state = { ...state, rollback: undefined };
-  }
-  if (failedRevision && failedRevision !== specRevision && !state.rollback) {
-    failedRevision = undefined;
-  }
-  // A memory bump lasts until the user changes the memory limit themselves.
-  const specMemory = cr.spec.resources.limits?.memory;
-  if (state.memoryBump && state.memoryBump.specMemoryLimit !== String(specMemory ?? '')) {
-    state = { ...state, memoryBump: undefined };
-  }
-
-  const record = (taken: ActionTaken, revision: string | undefined) => {
-    action = taken;
-    state = { ...state, lastActionTime: time };
-    const entry: HistoryEntry = {
-      time,
-      action: taken.action,
-      reason: taken.reason,
-      ...(taken.from !== undefined ? { from: taken.from } : {}),
-      ...(taken.to !== undefined ? { to: taken.to } : {}),
-      ...(revision ? { revision } : {}),
-      message: taken.message.slice(0, 1024),
-    };
-    history = [...history, entry].slice(-HISTORY_MAX_ITEMS);
-  };
+  forgetWhatNoLongerApplies(draft, input);
 
   // 2. What the verdict says about the revision being served. Right after a spec change the
   // Deployment still serves the previous template: the verdict is about that one.
   const served = input.servedRevision;
-  const servingSpec = !state.rollback && served === specRevision;
+  const servingSpec = !draft.state.rollback && served === specRevision;
   if (verdict.kind === 'healthy' && served !== undefined) {
-    lastHealthyRevision = served;
-    if (failedRevision === served) failedRevision = undefined;
+    draft.lastHealthyRevision = served;
+    if (draft.failedRevision === served) draft.failedRevision = undefined;
   }
 
-  // A decided restart lasts until its pod is gone (or the PDB refused it for too long).
-  const pending = state.podRestart;
-  if (
-    pending &&
-    (!input.livePods.has(pending.uid) ||
-      nowMs - parseKubeTime(pending.since) > POD_RESTART_GIVE_UP_MS)
-  ) {
-    state = { ...state, podRestart: undefined };
-  }
-
-  // 3. The scale-up ends after cooldownSeconds of calm: the rollout healthy and the load
-  // (when it can be read) fitting the spec's replicas again. Going back is always allowed.
-  const scaleUp = state.scaleUp;
-  const load = input.load;
-  if (scaleUp) {
-    if (verdict.kind === 'healthy' && (load?.calm ?? true)) {
-      const healthySince = scaleUp.healthySince ?? time;
-      state = { ...state, scaleUp: { ...scaleUp, healthySince } };
-      if (
-        nowMs - parseKubeTime(healthySince) >= remediation.cooldownSeconds * 1000 ||
-        !remediation.scaleUp.enabled
-      ) {
-        const from = String(scaleUp.replicas);
-        state = { ...state, scaleUp: undefined };
-        record(
-          {
-            action: 'ScaleUpReverted',
-            reason: 'Calm',
-            from,
-            to: 'spec',
-            message: `calm for ${remediation.cooldownSeconds} s (${load ? load.message : 'load not read'}): back to the replicas of the spec`,
-          },
-          specRevision,
-        );
-      }
-    } else if (scaleUp.healthySince) {
-      state = { ...state, scaleUp: { ...scaleUp, healthySince: undefined } };
-    }
-  }
+  // 3. The scale-up ends after cooldownSeconds of calm.
+  revertScaleUpWhenCalm(draft, input);
 
   // 4. New actions.
   const mayAct = remediation.enabled && !cr.spec.paused;
-  if (mayAct && verdict.kind === 'failed' && servingSpec && !action) {
-    failedRevision = specRevision;
-    const blocked = gate(cr, state, history, nowMs);
-    const memory = input.effectiveMemoryLimit;
-    const canBump =
-      verdict.reason === 'OOMKilled' &&
-      remediation.oomMemoryBump.enabled &&
-      memory !== undefined &&
-      compareQuantities(memory, remediation.oomMemoryBump.maxMemory) === -1;
-    const canRollBack =
-      remediation.rollback.enabled &&
-      lastHealthyRevision !== undefined &&
-      lastHealthyRevision !== specRevision &&
-      input.knownRevisions.has(lastHealthyRevision);
-    if ((canBump || canRollBack) && blocked) {
-      held = blocked;
-    } else if (canBump && memory !== undefined) {
-      const to = scaleMemoryLimit(
-        memory,
-        remediation.oomMemoryBump.factor,
-        remediation.oomMemoryBump.maxMemory,
-      );
-      state = {
-        ...state,
-        memoryBump: { memoryLimit: to, specMemoryLimit: String(specMemory ?? ''), since: time },
-      };
-      record(
-        {
-          action: 'MemoryBump',
-          reason: 'OOMKilled',
-          from: memory,
-          to,
-          message: `${verdict.message}; memory limit ${memory} → ${to} (factor ${remediation.oomMemoryBump.factor}, max ${remediation.oomMemoryBump.maxMemory})`,
-        },
-        specRevision,
-      );
-    } else if (canRollBack && lastHealthyRevision) {
-      state = {
-        ...state,
-        rollback: {
-          toRevision: lastHealthyRevision,
-          fromRevision: specRevision,
-          specGeneration: cr.metadata.generation ?? 0,
-          since: time,
-        },
-      };
-      record(
-        {
-          action: 'Rollback',
-          reason: verdict.reason,
-          from: specRevision,
-          to: lastHealthyRevision,
-          message: `${verdict.message}; serving revision ${lastHealthyRevision} again (spec unchanged; fix the spec to retry)`,
-        },
-        specRevision,
-      );
-    } else {
-      held = !remediation.rollback.enabled
-        ? 'rollback is switched off'
-        : lastHealthyRevision === undefined || lastHealthyRevision === specRevision
-          ? 'no earlier healthy revision to roll back to'
-          : `revision ${lastHealthyRevision} is no longer recorded`;
-    }
+  if (mayAct && verdict.kind === 'failed' && servingSpec && !draft.action) {
+    remedyFailedRollout(draft, input, verdict);
   }
-
-  if (mayAct && load && verdict.kind === 'healthy' && !action && remediation.scaleUp.enabled) {
-    const wanted = scaleUpWanted(cr, load, input.effectiveReplicas, nowMs, state, history);
-    if (wanted.held) held = wanted.held;
-    if (wanted.to !== undefined && !state.scaleUp) {
-      state = { ...state, scaleUp: { replicas: wanted.to, since: time } };
-      record(
-        {
-          action: 'ScaleUp',
-          reason: 'Saturated',
-          from: String(input.effectiveReplicas),
-          to: String(wanted.to),
-          message: `${load.message}; replicas ${input.effectiveReplicas} → ${wanted.to} until calm for ${remediation.cooldownSeconds} s`,
-        },
-        specRevision,
-      );
-    }
-  }
-
-  // Not during a rollout of a new template (its pods are the rollout's business), but a
-  // sibling that is merely not ready does not stop it: the PodDisruptionBudget does.
-  const problem = load?.problemPod;
-  const settled =
-    verdict.kind === 'healthy' ||
-    (verdict.kind === 'progressing' && servingSpec && lastHealthyRevision === served);
+  const load = input.load;
   if (
     mayAct &&
-    problem &&
-    // Only a pod still there and not terminating: the judgement may be a round old, and a
-    // pod being evicted must not be decided again.
-    input.livePods.has(problem.uid) &&
-    settled &&
-    !action &&
-    !state.podRestart &&
-    remediation.podRestart.enabled
+    load &&
+    verdict.kind === 'healthy' &&
+    !draft.action &&
+    remediation.scaleUp.enabled
   ) {
-    const blocked = gate(cr, state, history, nowMs);
-    if (blocked) {
-      held = `restart of pod ${problem.pod} (${problem.reason}): ${blocked}`;
-    } else {
-      state = { ...state, podRestart: { pod: problem.pod, uid: problem.uid, since: time } };
-      record(
-        {
-          action: 'PodRestart',
-          reason: problem.reason,
-          from: problem.pod,
-          message: `${problem.message}; evicting it (its siblings keep serving, the PodDisruptionBudget holds)`,
-        },
-        specRevision,
-      );
-    }
+    scaleUpWhenSaturated(draft, input, load);
   }
+  // Not during a rollout of a new template (its pods are the rollout's business), but a
+  // sibling that is merely not ready does not stop it: the PodDisruptionBudget does.
+  const settled =
+    verdict.kind === 'healthy' ||
+    (verdict.kind === 'progressing' && servingSpec && draft.lastHealthyRevision === served);
+  if (mayAct && settled && !draft.action) restartProblemPod(draft, input);
 
   // 5. What status says about it (over the computed conditions).
-  const degraded = (reason: string, message: string): ConditionUpdate => ({
-    type: ConditionType.Degraded,
-    status: 'True',
-    reason,
-    message,
+  const conditions = remediationConditions(draft, verdict, remediation.cooldownSeconds);
+  return finished(draft, conditions);
+}
+
+/**
+ * Drops what has ended: a rollback once the spec no longer asks for the template that failed,
+ * a memory bump once the user changed the memory limit, a decided pod restart once its pod is
+ * gone (or the PDB refused it for too long).
+ */
+function forgetWhatNoLongerApplies(draft: Draft, input: DecisionInput): void {
+  const { cr, specRevision } = input;
+  if (draft.state.rollback && draft.state.rollback.fromRevision !== specRevision) {
+    draft.state = { ...draft.state, rollback: undefined };
+  }
+  if (draft.failedRevision && draft.failedRevision !== specRevision && !draft.state.rollback) {
+    draft.failedRevision = undefined;
+  }
+  const specMemory = cr.spec.resources.limits?.memory;
+  if (
+    draft.state.memoryBump &&
+    draft.state.memoryBump.specMemoryLimit !== String(specMemory ?? '')
+  ) {
+    draft.state = { ...draft.state, memoryBump: undefined };
+  }
+  const pending = draft.state.podRestart;
+  if (
+    pending &&
+    (!input.livePods.has(pending.uid) ||
+      input.now.getTime() - parseKubeTime(pending.since) > POD_RESTART_GIVE_UP_MS)
+  ) {
+    draft.state = { ...draft.state, podRestart: undefined };
+  }
+}
+
+/** Takes an action: it starts the cooldown and goes into the history. */
+function record(draft: Draft, input: DecisionInput, taken: ActionTaken): void {
+  const time = input.now.toISOString();
+  const revision = input.specRevision;
+  draft.action = taken;
+  draft.state = { ...draft.state, lastActionTime: time };
+  const entry: HistoryEntry = {
+    time,
+    action: taken.action,
+    reason: taken.reason,
+    ...(taken.from !== undefined ? { from: taken.from } : {}),
+    ...(taken.to !== undefined ? { to: taken.to } : {}),
+    ...(revision ? { revision } : {}),
+    message: taken.message.slice(0, 1024),
+  };
+  draft.history = [...draft.history, entry].slice(-HISTORY_MAX_ITEMS);
+}
+
+/**
+ * Ends a scale-up after cooldownSeconds of calm: the rollout healthy and the load (when it can
+ * be read) fitting the spec's replicas again. Going back is always allowed.
+ */
+function revertScaleUpWhenCalm(draft: Draft, input: DecisionInput): void {
+  const scaleUp = draft.state.scaleUp;
+  if (!scaleUp) return;
+  const { remediation } = input.cr.spec;
+  const load = input.load;
+  if (input.verdict.kind !== 'healthy' || !(load?.calm ?? true)) {
+    if (scaleUp.healthySince) {
+      draft.state = { ...draft.state, scaleUp: { ...scaleUp, healthySince: undefined } };
+    }
+    return;
+  }
+  const healthySince = scaleUp.healthySince ?? input.now.toISOString();
+  draft.state = { ...draft.state, scaleUp: { ...scaleUp, healthySince } };
+  if (
+    input.now.getTime() - parseKubeTime(healthySince) >= remediation.cooldownSeconds * 1000 ||
+    !remediation.scaleUp.enabled
+  ) {
+    draft.state = { ...draft.state, scaleUp: undefined };
+    record(draft, input, {
+      action: 'ScaleUpReverted',
+      reason: 'Calm',
+      from: String(scaleUp.replicas),
+      to: 'spec',
+      message: `calm for ${remediation.cooldownSeconds} s (${load ? load.message : 'load not read'}): back to the replicas of the spec`,
+    });
+  }
+}
+
+/**
+ * The spec's template failed: raise the memory limit after OOMKilled (while below maxMemory),
+ * otherwise serve the last healthy revision again; `held` says why neither was done.
+ */
+function remedyFailedRollout(draft: Draft, input: DecisionInput, verdict: FailedVerdict): void {
+  const { cr, specRevision } = input;
+  const { remediation } = cr.spec;
+  draft.failedRevision = specRevision;
+  const blocked = gate(cr, draft.state, draft.history, input.now.getTime());
+  const memory = input.effectiveMemoryLimit;
+  const lastHealthy = draft.lastHealthyRevision;
+  const canBump =
+    verdict.reason === 'OOMKilled' &&
+    remediation.oomMemoryBump.enabled &&
+    memory !== undefined &&
+    compareQuantities(memory, remediation.oomMemoryBump.maxMemory) === -1;
+  const canRollBack =
+    remediation.rollback.enabled &&
+    lastHealthy !== undefined &&
+    lastHealthy !== specRevision &&
+    input.knownRevisions.has(lastHealthy);
+  if ((canBump || canRollBack) && blocked) {
+    draft.held = blocked;
+  } else if (canBump && memory !== undefined) {
+    bumpMemory(draft, input, verdict, memory);
+  } else if (canRollBack && lastHealthy) {
+    rollBack(draft, input, verdict, lastHealthy);
+  } else {
+    draft.held = !remediation.rollback.enabled
+      ? 'rollback is switched off'
+      : lastHealthy === undefined || lastHealthy === specRevision
+        ? 'no earlier healthy revision to roll back to'
+        : `revision ${lastHealthy} is no longer recorded`;
+  }
+}
+
+function bumpMemory(
+  draft: Draft,
+  input: DecisionInput,
+  verdict: FailedVerdict,
+  memory: string,
+): void {
+  const { factor, maxMemory } = input.cr.spec.remediation.oomMemoryBump;
+  const specMemory = input.cr.spec.resources.limits?.memory;
+  const to = scaleMemoryLimit(memory, factor, maxMemory);
+  draft.state = {
+    ...draft.state,
+    memoryBump: {
+      memoryLimit: to,
+      specMemoryLimit: String(specMemory ?? ''),
+      since: input.now.toISOString(),
+    },
+  };
+  record(draft, input, {
+    action: 'MemoryBump',
+    reason: 'OOMKilled',
+    from: memory,
+    to,
+    message: `${verdict.message}; memory limit ${memory} → ${to} (factor ${factor}, max ${maxMemory})`,
   });
+}
+
+function rollBack(
+  draft: Draft,
+  input: DecisionInput,
+  verdict: FailedVerdict,
+  lastHealthy: string,
+): void {
+  const { cr, specRevision } = input;
+  draft.state = {
+    ...draft.state,
+    rollback: {
+      toRevision: lastHealthy,
+      fromRevision: specRevision,
+      specGeneration: cr.metadata.generation ?? 0,
+      since: input.now.toISOString(),
+    },
+  };
+  record(draft, input, {
+    action: 'Rollback',
+    reason: verdict.reason,
+    from: specRevision,
+    to: lastHealthy,
+    message: `${verdict.message}; serving revision ${lastHealthy} again (spec unchanged; fix the spec to retry)`,
+  });
+}
+
+function scaleUpWhenSaturated(draft: Draft, input: DecisionInput, load: LoadJudgement): void {
+  const { cr, effectiveReplicas } = input;
+  const wanted = scaleUpWanted(
+    cr,
+    load,
+    effectiveReplicas,
+    input.now.getTime(),
+    draft.state,
+    draft.history,
+  );
+  if (wanted.held) draft.held = wanted.held;
+  if (wanted.to !== undefined && !draft.state.scaleUp) {
+    draft.state = {
+      ...draft.state,
+      scaleUp: { replicas: wanted.to, since: input.now.toISOString() },
+    };
+    record(draft, input, {
+      action: 'ScaleUp',
+      reason: 'Saturated',
+      from: String(effectiveReplicas),
+      to: String(wanted.to),
+      message: `${load.message}; replicas ${effectiveReplicas} → ${wanted.to} until calm for ${cr.spec.remediation.cooldownSeconds} s`,
+    });
+  }
+}
+
+/** Evicts the pod the load judgement singled out, unless a restart is already under way. */
+function restartProblemPod(draft: Draft, input: DecisionInput): void {
+  const { cr } = input;
+  const problem = input.load?.problemPod;
+  if (
+    !problem ||
+    // Only a pod still there and not terminating: the judgement may be a round old, and a
+    // pod being evicted must not be decided again.
+    !input.livePods.has(problem.uid) ||
+    draft.state.podRestart ||
+    !cr.spec.remediation.podRestart.enabled
+  ) {
+    return;
+  }
+  const blocked = gate(cr, draft.state, draft.history, input.now.getTime());
+  if (blocked) {
+    draft.held = `restart of pod ${problem.pod} (${problem.reason}): ${blocked}`;
+    return;
+  }
+  draft.state = {
+    ...draft.state,
+    podRestart: { pod: problem.pod, uid: problem.uid, since: input.now.toISOString() },
+  };
+  record(draft, input, {
+    action: 'PodRestart',
+    reason: problem.reason,
+    from: problem.pod,
+    message: `${problem.message}; evicting it (its siblings keep serving, the PodDisruptionBudget holds)`,
+  });
+}
+
+/** The Degraded condition remediation's state (or the failed verdict) calls for, if any. */
+function remediationConditions(
+  draft: Draft,
+  verdict: Verdict,
+  cooldownSeconds: number,
+): ConditionUpdate[] {
+  const { state, held } = draft;
+  const degraded = (reason: string, message: string): ConditionUpdate[] => [
+    { type: ConditionType.Degraded, status: 'True', reason, message },
+  ];
   if (state.rollback) {
-    conditions.push(
-      degraded(
-        Reason.RolledBack,
-        `revision ${state.rollback.fromRevision} failed; serving revision ${state.rollback.toRevision} since ${state.rollback.since}; the spec is unchanged: fix it to roll out again`,
-      ),
-    );
-  } else if (verdict.kind === 'failed') {
-    conditions.push(
-      degraded(
-        verdict.reason === 'ProgressDeadlineExceeded'
-          ? Reason.ProgressDeadlineExceeded
-          : Reason.RolloutFailed,
-        `${verdict.message}${held ? `; no action: ${held}` : ''}`,
-      ),
-    );
-  } else if (state.memoryBump) {
-    conditions.push(
-      degraded(
-        Reason.MemoryBumped,
-        `memory limit ${state.memoryBump.memoryLimit} instead of the spec's ${state.memoryBump.specMemoryLimit || 'none'} after OOMKilled; raise spec.resources.limits.memory to keep it`,
-      ),
-    );
-  } else if (state.scaleUp) {
-    conditions.push(
-      degraded(
-        Reason.ScaledUp,
-        `emergency scale-up to ${state.scaleUp.replicas} replicas since ${state.scaleUp.since} (the pods were saturated); back to the spec after ${remediation.cooldownSeconds} s of calm`,
-      ),
+    return degraded(
+      Reason.RolledBack,
+      `revision ${state.rollback.fromRevision} failed; serving revision ${state.rollback.toRevision} since ${state.rollback.since}; the spec is unchanged: fix it to roll out again`,
     );
   }
+  if (verdict.kind === 'failed') {
+    return degraded(
+      verdict.reason === 'ProgressDeadlineExceeded'
+        ? Reason.ProgressDeadlineExceeded
+        : Reason.RolloutFailed,
+      `${verdict.message}${held ? `; no action: ${held}` : ''}`,
+    );
+  }
+  if (state.memoryBump) {
+    return degraded(
+      Reason.MemoryBumped,
+      `memory limit ${state.memoryBump.memoryLimit} instead of the spec's ${state.memoryBump.specMemoryLimit || 'none'} after OOMKilled; raise spec.resources.limits.memory to keep it`,
+    );
+  }
+  if (state.scaleUp) {
+    return degraded(
+      Reason.ScaledUp,
+      `emergency scale-up to ${state.scaleUp.replicas} replicas since ${state.scaleUp.since} (the pods were saturated); back to the spec after ${cooldownSeconds} s of calm`,
+    );
+  }
+  return [];
+}
 
+/** The decision as status records it: fields that say nothing are left out. */
+function finished(draft: Draft, conditions: ConditionUpdate[]): Decision {
+  const { state, history, lastHealthyRevision, failedRevision, action, held } = draft;
   const cleaned = Object.fromEntries(
     Object.entries(state).filter(([, v]) => v !== undefined),
   ) as RemediationState;
