@@ -13,7 +13,7 @@
 #   argocd.sh repo        print the path of the Git repository
 #
 # The cluster: LLMPLAN_ARGOCD_KUBECONFIG if set; else the kind cluster of `make up`
-# (<state>/kind-kubeconfig) when it answers; else the local control plane of
+# (.kind/kubeconfig, hack/kind/kind.sh kubeconfig) when it answers; else the local control plane of
 # `make cluster-up` (<state>/kubeconfig). <state> is .cluster/, or .cluster-<name>/
 # for LLMPLAN_CLUSTER_NAME=<name>. The Git repository is <state>/gitops.git.
 #
@@ -50,13 +50,13 @@ choose_kubeconfig() {
     return 0
   fi
   local candidate
-  for candidate in "$state/kind-kubeconfig" "$state/kubeconfig"; do
+  for candidate in "$("$root/hack/kind/kind.sh" kubeconfig)" "$state/kubeconfig"; do
     if answers "$candidate"; then
       echo "$candidate"
       return 0
     fi
   done
-  echo "argocd.sh: no cluster answers at $state/kind-kubeconfig or $state/kubeconfig; run 'make up' or 'make cluster-up' first" >&2
+  echo "argocd.sh: no cluster answers at $("$root/hack/kind/kind.sh" kubeconfig) or $state/kubeconfig; run 'make up' or 'make cluster-up' first" >&2
   return 1
 }
 

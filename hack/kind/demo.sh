@@ -11,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 kubeconfig=$("$here/kind.sh" kubeconfig)
-work="$(dirname "$kubeconfig")/kind"
+work=$(dirname "$kubeconfig")
 pidfile="$work/port-forward.pid"
 port=${LLMPLAN_DEMO_PORT:-8000}
 ns=llmplan-dev

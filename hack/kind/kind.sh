@@ -12,8 +12,10 @@
 #   kind.sh kubectl …   the pinned kubectl against it
 #   kind.sh kubeconfig  print the kubeconfig's path (images.env is in kind/ beside it)
 #
-# Kubeconfig: .cluster/kind-kubeconfig (.cluster-kind-<name>/ for another
-# LLMPLAN_KIND_NAME). Needs root (rootful podman).
+# State: .kind/ (.kind-<name>/ for another LLMPLAN_KIND_NAME) holds the kubeconfig, the
+# image references (images.env) and the port-forward of `make up`; the local control plane
+# of `make cluster-up` keeps its own in .cluster/, so removing one never breaks the other.
+# Needs root (rootful podman).
 # Env: LLMPLAN_KIND_NAME (llmplan), LLMPLAN_KIND_EXAMPLE (examples/dev.yaml; empty: none).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,10 +23,10 @@ root=$(cd "$here/../.." && pwd)
 . "$here/images/lib.sh"
 name=$kind_name
 # Another name is another cluster: its own podman network, registry and state directory.
-state="$root/.cluster"
-[ "$name" = llmplan ] || state="$root/.cluster-kind-$name"
-work="$state/kind"
-kubeconfig="$state/kind-kubeconfig"
+state="$root/.kind"
+[ "$name" = llmplan ] || state="$root/.kind-$name"
+work="$state"
+kubeconfig="$state/kubeconfig"
 example=${LLMPLAN_KIND_EXAMPLE-examples/dev.yaml}
 export KIND_EXPERIMENTAL_PROVIDER=podman
 [ "$kind_network" = kind ] || export KIND_EXPERIMENTAL_PODMAN_NETWORK=$kind_network
@@ -93,7 +95,7 @@ operator() {
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - ../../../deploy
+  - $(realpath --relative-to="$work/operator" "$root/deploy")
 images:
   - name: ghcr.io/llmplan/llmplan-operator
     newName: ${image%:*}
@@ -109,13 +111,89 @@ apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: $1
 resources:
-  - ../../../hack/kind/manifests/lmstudio
+  - $(realpath --relative-to="$work/lmstudio-$1" "$here/manifests/lmstudio")
 images:
   - name: ghcr.io/llmplan/inference-server
     newName: ${2%:*}
     newTag: ${2##*:}
 KUST
   kubectl apply -k "$work/lmstudio-$1" >/dev/null
+}
+
+# The node's containerd pulls ghcr.io/... through http://llmplan-registry:5000
+# (images/kind-node/hosts.toml), and resolves that name the way the node does: /etc/hosts,
+# then the host's resolver. podman's network alias is no help there: on Debian's podman
+# (CNI backend) the network has no DNS unless a DNS plugin is installed, and none is on a
+# fresh machine. So the registry's address on the cluster's network is written into the
+# node's /etc/hosts, on every `up` (the registry may have restarted on another address),
+# and checked at once by name, from inside the node, the way containerd will reach it.
+registry_route() {
+  local node ip
+  node=$(node_container)
+  ip=$(podman inspect -f "{{with index .NetworkSettings.Networks \"$kind_network\"}}{{.IPAddress}}{{end}}" \
+    "$registry_container" 2>/dev/null || true)
+  if [ -z "$ip" ]; then
+    echo "kind.sh: the registry container $registry_container has no address on podman network" \
+      "$kind_network (podman inspect $registry_container)" >&2
+    exit 1
+  fi
+  podman exec "$node" sh -c "grep -v '[[:space:]]llmplan-registry\$' /etc/hosts >/etc/hosts.llmplan || true
+    echo '$ip llmplan-registry' >>/etc/hosts.llmplan && cat /etc/hosts.llmplan >/etc/hosts && rm /etc/hosts.llmplan"
+  if ! podman exec "$node" curl -fsS -m 5 -o /dev/null http://llmplan-registry:5000/v2/; then
+    echo "kind.sh: the node $node cannot reach the registry as llmplan-registry:5000, the name its" \
+      "containerd pulls ghcr.io images through (hack/kind/images/kind-node/hosts.toml);" \
+      "/etc/hosts in the node says $ip, the registry's address on network $kind_network." \
+      "Nothing would pull: stopping here." >&2
+    podman exec "$node" sh -c 'getent hosts llmplan-registry; ip -4 addr show eth0' >&2 || true
+    exit 1
+  fi
+  echo "    the node reaches the registry as llmplan-registry ($ip)" >&2
+}
+
+# explain NAMESPACE: after a wait timed out, what is not ready and why (as `kubectl
+# describe` would show it): the workloads, the pods with their containers' waiting and
+# terminated reasons, and the namespace's latest events.
+explain() {
+  local ns=$1
+  {
+    echo "--- kubectl -n $ns get deployments,pods,summarizerservices -o wide"
+    kubectl -n "$ns" get deployments,pods -o wide 2>&1 || true
+    kubectl -n "$ns" get summarizerservices -o wide 2>/dev/null || true
+    echo "--- pods that are not ready: their containers' states"
+    kubectl -n "$ns" get pods -o go-template='{{range .items}}{{$pod := .metadata.name}}{{range .status.containerStatuses}}{{if not .ready}}{{$pod}}/{{.name}}: {{range $k, $v := .state}}{{$k}} {{$v.reason}} {{$v.message}}{{end}}{{with .lastState.terminated}} (last: terminated {{.reason}}, exit {{.exitCode}}){{end}}
+{{end}}{{end}}{{end}}' 2>&1 || true
+    echo "--- the latest events in $ns"
+    kubectl -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | tail -n 20 || true
+  } >&2
+}
+
+# apply_example FILE NAMESPACE: the example as the whole intent. `kubectl apply` merges it
+# into the live object and keeps what was changed by hand since (a memory limit patched
+# below the example's request: the API server refuses the merged object). So the live
+# SummarizerService's spec is first set to exactly the example's (a JSON patch of /spec:
+# fields the example leaves out take the CRD's defaults again), then the file is applied
+# server-side, its field manager owning what it sets.
+apply_example() {
+  local file=$1 ns=$2 name spec
+  name=$(kubectl create -f "$file" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].metadata.name}')
+  if kubectl -n "$ns" get summarizerservice "$name" >/dev/null 2>&1; then
+    spec=$(kubectl create -f "$file" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].spec}')
+    kubectl -n "$ns" patch summarizerservice "$name" --type=json \
+      -p "[{\"op\":\"replace\",\"path\":\"/spec\",\"value\":$spec}]" >/dev/null
+  fi
+  kubectl apply --server-side --force-conflicts --field-manager=llmplan-make-up -f "$file" >/dev/null
+}
+
+# or_explain NAMESPACE WHAT COMMAND...: runs a wait; when it fails (a timeout), says what
+# was not ready and why (explain) instead of only "timed out waiting for the condition".
+or_explain() {
+  local ns=$1 what=$2
+  shift 2
+  if ! "$@" >/dev/null; then
+    echo "kind.sh: $what: not ready in time" >&2
+    explain "$ns"
+    exit 1
+  fi
 }
 
 up() {
@@ -126,24 +204,29 @@ up() {
   node_image=$("$here/images/node-image.sh")
   cluster "$node_image"
   "$here/registry.sh" up
+  registry_route
   "$here/images/project.sh" "$work/images.env"
   # shellcheck disable=SC1091
   . "$work/images.env"
   step "metrics-server, the operator (kubectl apply -k deploy/), LM Studio's stand-in"
   metrics_server
   operator "$OPERATOR_IMAGE"
-  kubectl -n llmplan-system rollout status deployment/llmplan-operator --timeout=180s >/dev/null
+  or_explain llmplan-system "the operator (deployment/llmplan-operator)" \
+    kubectl -n llmplan-system rollout status deployment/llmplan-operator --timeout=180s
   if [ -n "$example" ]; then
-    kubectl apply -f "$root/$example" >/dev/null
     local ns
-    ns=$(kubectl apply -f "$root/$example" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].metadata.namespace}')
+    ns=$(kubectl create -f "$root/$example" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].metadata.namespace}')
+    apply_example "$root/$example" "$ns"
     lmstudio "$ns" "$LLM_IMAGE"
     step_done
     step "wait for $example to be Ready"
-    kubectl -n "$ns" wait deployment/lmstudio --for=condition=Available --timeout=180s >/dev/null
-    kubectl -n "$ns" wait sumsvc --all --for=condition=Ready --timeout=300s >/dev/null
+    or_explain "$ns" "LM Studio's stand-in (deployment/lmstudio)" \
+      kubectl -n "$ns" wait deployment/lmstudio --for=condition=Available --timeout=180s
+    or_explain "$ns" "$example (summarizerservice Ready)" \
+      kubectl -n "$ns" wait sumsvc --all --for=condition=Ready --timeout=300s
   fi
-  kubectl -n kube-system wait deployment/metrics-server --for=condition=Available --timeout=120s >/dev/null
+  or_explain kube-system metrics-server \
+    kubectl -n kube-system wait deployment/metrics-server --for=condition=Available --timeout=120s
   step_done
   echo "kind cluster $name ready in $(elapsed "$start"); KUBECONFIG=$kubeconfig" >&2
 }

@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   await run(kindScript, ['status'], { cwd: root }).catch(() => {
     throw new Error('no kind cluster answers: run make kind-up first');
   });
-  const images = readFileSync(path.join(path.dirname(kubeconfig), 'kind/images.env'), 'utf8');
+  const images = readFileSync(path.join(path.dirname(kubeconfig), 'images.env'), 'utf8');
   const ref = /^SERVICE_IMAGE=(.+)$/m.exec(images)?.[1] ?? '';
   const image = {
     repository: ref.slice(0, ref.lastIndexOf(':')),

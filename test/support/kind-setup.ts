@@ -42,7 +42,7 @@ function readImages(kubeconfig: string): {
   tools: string;
 } {
   const env = Object.fromEntries(
-    readFileSync(path.join(path.dirname(kubeconfig), 'kind/images.env'), 'utf8')
+    readFileSync(path.join(path.dirname(kubeconfig), 'images.env'), 'utf8')
       .split('\n')
       .filter((line) => line.includes('='))
       .map((line) => line.split('=', 2) as [string, string]),
