@@ -175,13 +175,21 @@ explain() {
 # server-side, its field manager owning what it sets.
 apply_example() {
   local file=$1 ns=$2 name spec
-  name=$(kubectl create -f "$file" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].metadata.name}')
+  name=$(example_field "$file" 3)
   if kubectl -n "$ns" get summarizerservice "$name" >/dev/null 2>&1; then
-    spec=$(kubectl create -f "$file" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].spec}')
+    spec=$(example_field "$file" 4)
     kubectl -n "$ns" patch summarizerservice "$name" --type=json \
       -p "[{\"op\":\"replace\",\"path\":\"/spec\",\"value\":$spec}]" >/dev/null
   fi
   kubectl apply --server-side --force-conflicts --field-manager=llmplan-make-up -f "$file" >/dev/null
+}
+
+# example_field FILE N: the SummarizerService in FILE, field N: 2 namespace, 3 name, 4 spec
+# (compact JSON). kubectl applies the template to each object of the file in turn.
+example_field() {
+  kubectl create -f "$1" --dry-run=client \
+    -o jsonpath='{.kind}{"\t"}{.metadata.namespace}{"\t"}{.metadata.name}{"\t"}{.spec}{"\n"}' |
+    awk -F'\t' -v n="$2" '$1 == "SummarizerService" { print $n; exit }'
 }
 
 # or_explain NAMESPACE WHAT COMMAND...: runs a wait; when it fails (a timeout), says what
@@ -215,7 +223,8 @@ up() {
     kubectl -n llmplan-system rollout status deployment/llmplan-operator --timeout=180s
   if [ -n "$example" ]; then
     local ns
-    ns=$(kubectl create -f "$root/$example" --dry-run=client -o jsonpath='{.items[?(@.kind=="SummarizerService")].metadata.namespace}')
+    ns=$(example_field "$root/$example" 2)
+    [ -n "$ns" ] || { echo "kind.sh: $example has no SummarizerService with a namespace" >&2; exit 1; }
     apply_example "$root/$example" "$ns"
     lmstudio "$ns" "$LLM_IMAGE"
     step_done
