@@ -13,6 +13,21 @@ export const SUMMARY_PATH_NO_SLASH = '/api/v1/summary';
 export const HEALTH_PATH = '/api/v1/summary/health';
 export const SERVICE_NAME = 'Text Summarization Service';
 
+/**
+ * The largest request body, in bytes (docs/api.md#limits). A text of 50,000 characters is
+ * at most 200,000 bytes of UTF-8, but a client may escape every character as JSON allows
+ * (Python's json.dumps does by default): 6 bytes per character, 12 for one outside the
+ * BMP, 600,000 bytes at most; 640 KiB holds that and the other fields. The limit bounds
+ * what a request can make the service read and decode before it is refused.
+ */
+export const BODY_LIMIT_BYTES = 640 * 1024;
+
+/**
+ * How deep arrays and objects may nest in a request body (the body's object is level 1).
+ * The API's own fields need 1; unknown fields are ignored, but are checked this far.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** The request body; defaults come from the configuration (DEFAULT_* variables). */
 export function summaryRequestSchema(defaults: SummaryDefaults) {
   const { min, max } = LIMITS.textLength;
@@ -80,6 +95,7 @@ export type SummaryResponse = z.infer<typeof summaryResponseSchema>;
 export const ERROR_CODES = [
   'VALIDATION_ERROR',
   'INVALID_JSON',
+  'JSON_TOO_DEEP',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'NOT_FOUND',

@@ -11,8 +11,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ENV_DEFAULTS, PROBE_PATHS } from '../contract/env.js';
 import { Admission } from './admission.js';
 import {
+  BODY_LIMIT_BYTES,
   HEALTH_PATH,
   type HealthResponse,
+  MAX_JSON_DEPTH,
   openApiDocument,
   SERVICE_NAME,
   SUMMARY_PATH,
@@ -24,7 +26,6 @@ import {
 import type { ServiceConfig } from './config.js';
 import {
   ApiError,
-  BODY_LIMIT_BYTES,
   CLIENT_GONE,
   payloadTooLarge,
   toApiError,
@@ -33,11 +34,13 @@ import {
 } from './errors.js';
 import {
   answerMalformedRequestsWithJson,
+  charsetOf,
   closeGracefully,
   listen,
   mediaType,
   requestPath,
 } from './http.js';
+import { readJsonFields } from './json-body.js';
 import {
   type BackendHealth,
   Cancellation,
@@ -154,7 +157,7 @@ export function createApp(deps: AppDeps): {
   app.post(
     SUMMARY_PATHS,
     startSummary(state, metrics),
-    jsonBody(),
+    jsonBody(new Set(Object.keys(requestSchema.shape))),
     createSummary(deps, admission, requestSchema, responders),
   );
   app.get(HEALTH_PATH, health(llm, responders));
@@ -309,17 +312,49 @@ function startSummary(state: AppState, metrics: ServiceMetrics) {
   };
 }
 
-/** The JSON parser; an empty body is "no body" (422 on the body itself), not the parser's `{}`. */
-function jsonBody() {
-  const jsonParser = express.json({
+/**
+ * The body, read as text (at most BODY_LIMIT_BYTES, in the charset it names) and then
+ * read as JSON keeping only the API's fields (service/json-body.ts): nothing else in the
+ * body is ever built, and arrays and objects nested deeper than MAX_JSON_DEPTH are a 400
+ * before anything is. `req.body` is then the API's fields alone (the text itself is
+ * dropped); no body, or an empty one, leaves it undefined ("no body": 422 on the body).
+ */
+function jsonBody(fields: ReadonlySet<string>) {
+  const textParser = express.text({
     limit: BODY_LIMIT_BYTES,
-    strict: false,
     inflate: false,
     type: () => true,
+    defaultCharset: 'utf-8',
   });
   return (req: Request, res: Response, next: NextFunction) => {
-    if (req.headers['content-length'] === '0') next();
-    else jsonParser(req, res, next);
+    // JSON is Unicode (RFC 8259): UTF-8, or UTF-16/32 when the client says so.
+    const charset = charsetOf(req.headers['content-type']);
+    if (charset !== undefined && !charset.startsWith('utf-')) {
+      throw new ApiError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        `unsupported charset "${charset.toUpperCase()}"`,
+      );
+    }
+    textParser(req, res, (error?: unknown) => {
+      if (error !== undefined) {
+        next(error);
+        return;
+      }
+      const text: unknown = req.body;
+      req.body = undefined;
+      if (typeof text !== 'string' || text === '') {
+        next();
+        return;
+      }
+      try {
+        req.body = readJsonFields(text, fields, MAX_JSON_DEPTH);
+      } catch (readError) {
+        next(readError);
+        return;
+      }
+      next();
+    });
   };
 }
 
@@ -333,6 +368,8 @@ function createSummary(
   return async (req: Request, res: Response) => {
     const ctx = ctxOf(res);
     const input = validSummaryRequest(requestSchema, req.body, ctx);
+    // From here on the request holds only the validated input, queued or running.
+    req.body = undefined;
 
     ctx.cancellation = new Cancellation();
     const queuedAt = performance.now();

@@ -20,6 +20,15 @@ export function mediaType(contentType: string | undefined): string | undefined {
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }
 
+/** The charset parameter of a Content-Type header, lower-cased; undefined when absent. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  if (contentType === undefined) return undefined;
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+  if (match === null) return undefined;
+  const value = (match[1] ?? match[2] ?? '').trim().toLowerCase();
+  return value === '' ? undefined : value;
+}
+
 /** Answers requests Node cannot even parse with a JSON error instead of a bare 400. */
 export function answerMalformedRequestsWithJson(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
