@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ENV_DEFAULTS, PROBE_PATHS } from '../contract/env.js';
 import { Admission } from './admission.js';
@@ -36,9 +37,11 @@ import {
   answerMalformedRequestsWithJson,
   charsetOf,
   closeGracefully,
+  destroyAfterGrace,
   listen,
   mediaType,
   requestPath,
+  serverOptions,
 } from './http.js';
 import { readJsonFields } from './json-body.js';
 import {
@@ -100,6 +103,8 @@ interface RequestContext {
   logFields: Record<string, unknown>;
   /** Fires when the client goes away: queued requests leave the queue, LM Studio calls stop. */
   cancellation?: Cancellation;
+  /** The last request this connection may carry (HTTP_MAX_REQUESTS_PER_SOCKET): answer with `Connection: close`. */
+  lastOnConnection: boolean;
 }
 
 const ctxOf = (res: Response): RequestContext => res.locals.ctx as RequestContext;
@@ -130,10 +135,23 @@ interface Responders {
   sendError(res: Response, error: ApiError): void;
 }
 
+/** What the app knows of each connection. */
+interface Connections {
+  /** Requests each connection has carried. */
+  served: WeakMap<Socket, number>;
+  /** The response being written on each connection, while there is one. */
+  responding: WeakMap<Socket, Response>;
+}
+
 export function createApp(deps: AppDeps): {
   handle: express.Express;
   state: AppState;
   admission: Admission;
+  /**
+   * Answers `status` (408) through the response in progress on `socket`, if there is
+   * one; true when it did (or when the answer had already begun: the connection is cut).
+   */
+  answerInFlight(socket: Socket, status: number): boolean;
 } {
   const { config, logger, metrics, llm } = deps;
   const state: AppState = { draining: false, inFlight: 0 };
@@ -142,6 +160,7 @@ export function createApp(deps: AppDeps): {
   const requestSchema = summaryRequestSchema(config.defaults);
   const openApiJson = JSON.stringify(openApiDocument(requestSchema, API_VERSION));
   const responders = respondersFor(state);
+  const connections: Connections = { served: new WeakMap(), responding: new WeakMap() };
 
   const app = express();
   app.disable('x-powered-by');
@@ -151,7 +170,7 @@ export function createApp(deps: AppDeps): {
   app.set('strict routing', true);
 
   // --- the request lifecycle: id, timing, metrics, the runbook's log line ---------
-  app.use(trackRequests(state, deps));
+  app.use(trackRequests(state, deps, connections));
 
   // --- the summary API --------------------------------------------------------------
   app.post(
@@ -175,7 +194,23 @@ export function createApp(deps: AppDeps): {
 
   app.use(errorHandler(logger, responders));
 
-  return { handle: app, state, admission };
+  const answerInFlight = (socket: Socket, status: number): boolean => {
+    const res = connections.responding.get(socket);
+    if (res === undefined) return false;
+    if (res.headersSent) {
+      res.destroy();
+      return true;
+    }
+    const message = status === 408 ? 'The request was not received in time' : 'Bad request';
+    responders.sendError(
+      res,
+      new ApiError(status, 'BAD_REQUEST', message, null, { Connection: 'close' }),
+    );
+    destroyAfterGrace(socket);
+    return true;
+  };
+
+  return { handle: app, state, admission, answerInFlight };
 }
 
 /** The response writers of one app: while it drains, every response closes its connection. */
@@ -196,7 +231,8 @@ function respondersFor(state: AppState): Responders {
       ctxOf(res).requestId,
     ];
     for (const name in extraHeaders) headers.push(name, extraHeaders[name] as string);
-    if (state.draining) headers.push('Connection', 'close');
+    if ((state.draining || ctxOf(res).lastOnConnection) && extraHeaders.Connection === undefined)
+      headers.push('Connection', 'close');
     res.writeHead(status, headers);
     res.end(body);
   };
@@ -214,14 +250,30 @@ function respondersFor(state: AppState): Responders {
   return { send, sendError };
 }
 
-/** Gives each request its context and accounts for it (metrics, log line) when it closes. */
-function trackRequests(state: AppState, deps: Pick<AppDeps, 'logger' | 'metrics'>) {
+/**
+ * Gives each request its context, counts it against its connection's
+ * HTTP_MAX_REQUESTS_PER_SOCKET, and accounts for it (metrics, log line) when it closes.
+ */
+function trackRequests(
+  state: AppState,
+  deps: Pick<AppDeps, 'logger' | 'metrics' | 'config'>,
+  connections: Connections,
+) {
+  const { maxRequestsPerSocket } = deps.config.http;
   return (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     const ctx = requestContext(req);
     res.locals.ctx = ctx;
+    const { socket } = req;
+    const served = (connections.served.get(socket) ?? 0) + 1;
+    connections.served.set(socket, served);
+    ctx.lastOnConnection = maxRequestsPerSocket > 0 && served >= maxRequestsPerSocket;
+    connections.responding.set(socket, res);
     // 'close' follows 'finish', and also fires alone when the client goes away.
-    res.once('close', () => finishRequest(req, res, ctx, started, state, deps));
+    res.once('close', () => {
+      if (connections.responding.get(socket) === res) connections.responding.delete(socket);
+      finishRequest(req, res, ctx, started, state, deps);
+    });
     next();
   };
 }
@@ -243,6 +295,7 @@ function requestContext(req: Request): RequestContext {
         : path,
     summary: false,
     logFields: {},
+    lastOnConnection: false,
   };
   ctx.logFields.request_id = ctx.requestId;
   return ctx;
@@ -559,13 +612,19 @@ export async function startService(
       logger,
       observer: metrics.observer,
     });
-  const { handle, state, admission } = createApp({ config, logger, metrics, llm });
+  const { handle, state, admission, answerInFlight } = createApp({
+    config,
+    logger,
+    metrics,
+    llm,
+  });
   metrics.attachAdmission(admission);
-  const server = createServer(handle);
-  // Longer than the idle timeouts of the proxies in front (nginx: 60 s), so they close first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  answerMalformedRequestsWithJson(server);
+  // Timeouts for receiving a request (never for answering it), idle keep-alive, and a cap
+  // on connections: a connection over it is closed as it arrives (docs/api.md#limits).
+  const server = createServer(serverOptions(config.http), handle);
+  server.maxConnections = config.http.maxConnections;
+  server.on('drop', () => metrics.connectionsDropped.inc());
+  answerMalformedRequestsWithJson(server, answerInFlight);
   const port = await listen(server, config.port, config.host);
   const host =
     config.host === '' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;

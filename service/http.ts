@@ -3,8 +3,24 @@
  * and media type, JSON for requests Node cannot parse (they never reach
  * Express), listening, and closing gracefully.
  */
-import { type Server, STATUS_CODES } from 'node:http';
+import { type Server, type ServerOptions, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { HttpConfig } from './config.js';
+
+/**
+ * The server's timeouts. Node checks them every `connectionsCheckingInterval` (30 s by
+ * default, which would stretch a 10 s timeout to 40 s): here at least every second, and
+ * often enough for the sub-second timeouts of the tests.
+ */
+export function serverOptions(http: HttpConfig): ServerOptions {
+  const shortest = Math.min(http.headersTimeoutMs, http.requestTimeoutMs);
+  return {
+    headersTimeout: http.headersTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(shortest / 8))),
+  };
+}
 
 /** The path of a request target, without its query string. */
 export function requestPath(url: string | undefined): string {
@@ -29,8 +45,16 @@ export function charsetOf(contentType: string | undefined): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** Answers requests Node cannot even parse with a JSON error instead of a bare 400. */
-export function answerMalformedRequestsWithJson(server: Server): void {
+/**
+ * Answers requests Node cannot even parse, and clients too slow to send theirs (408),
+ * with a JSON error instead of a bare one. A request whose headers arrived but whose
+ * body is too slow already has a response: `answerInFlight` answers through it (so it is
+ * logged and counted) and returns true; otherwise the error is written to the socket.
+ */
+export function answerMalformedRequestsWithJson(
+  server: Server,
+  answerInFlight: (socket: Socket, status: number) => boolean = () => false,
+): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -42,6 +66,7 @@ export function answerMalformedRequestsWithJson(server: Server): void {
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? 408
           : 400;
+    if (answerInFlight(socket, status)) return;
     const body = JSON.stringify({
       error: STATUS_CODES[status] ?? 'Bad Request',
       error_code: 'BAD_REQUEST',
@@ -51,7 +76,18 @@ export function answerMalformedRequestsWithJson(server: Server): void {
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    destroyAfterGrace(socket);
   });
+}
+
+/**
+ * Closes a socket we ended even if its client goes on sending: a moment later, not at
+ * once, so the answer is not lost to a reset while the client's bytes are still unread.
+ */
+export function destroyAfterGrace(socket: Socket, graceMs = 1000): void {
+  const timer = setTimeout(() => socket.destroy(), graceMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 /** Listens; an empty host means every interface. Resolves with the bound port. */
