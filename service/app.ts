@@ -171,6 +171,7 @@ export function createApp(deps: AppDeps): {
 
   // --- the request lifecycle: id, timing, metrics, the runbook's log line ---------
   app.use(trackRequests(state, deps, connections));
+  app.use(refuseWhatNodeWouldAnswerBare);
 
   // --- the summary API --------------------------------------------------------------
   app.post(
@@ -276,6 +277,42 @@ function trackRequests(
     });
     next();
   };
+}
+
+/** Node's test for `Expect: 100-continue` (lib/_http_server.js), which it answers itself. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * What Node itself would answer with an empty body, here answered with the error JSON: an
+ * HTTP/1.1 request without Host (RFC 9112 §3.2: 400; Node's requireHostHeader is off so it
+ * reaches us) and an Expect other than 100-continue (RFC 9110 §10.1.1: 417; Node hands it
+ * to us through 'checkExpectation'). Both close the connection: a body may follow that
+ * this request never reads.
+ */
+function refuseWhatNodeWouldAnswerBare(req: Request, _res: Response, next: NextFunction) {
+  if (req.httpVersion === '1.1') {
+    const close = { Connection: 'close' };
+    if (req.headers.host === undefined) {
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        'An HTTP/1.1 request must have a Host header',
+        null,
+        close,
+      );
+    }
+    const expect = req.headers.expect;
+    if (expect !== undefined && !CONTINUE_EXPECTATION.test(expect)) {
+      throw new ApiError(
+        417,
+        'BAD_REQUEST',
+        'Expectation Failed: the only expectation supported is Expect: 100-continue',
+        null,
+        close,
+      );
+    }
+  }
+  next();
 }
 
 /** The request's id (the caller's X-Request-Id when it is a sane one) and its route label. */
@@ -624,6 +661,8 @@ export async function startService(
   const server = createServer(serverOptions(config.http), handle);
   server.maxConnections = config.http.maxConnections;
   server.on('drop', () => metrics.connectionsDropped.inc());
+  // An Expect Node does not know: the app answers 417 with the error JSON.
+  server.on('checkExpectation', handle);
   answerMalformedRequestsWithJson(server, answerInFlight);
   const port = await listen(server, config.port, config.host);
   const host =

@@ -19,6 +19,8 @@ export function serverOptions(http: HttpConfig): ServerOptions {
     requestTimeout: http.requestTimeoutMs,
     keepAliveTimeout: http.keepAliveTimeoutMs,
     connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(shortest / 8))),
+    // Node would answer a missing Host with a bare 400; the app answers it with the error JSON.
+    requireHostHeader: false,
   };
 }
 

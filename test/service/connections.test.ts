@@ -203,3 +203,51 @@ describe('HTTP_MAX_CONNECTIONS', () => {
     }
   });
 });
+
+describe('what Node would answer with an empty body is answered with the error JSON', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.stop());
+
+  it('Expect other than 100-continue → 417 error JSON with X-Request-Id, and the connection closed', async () => {
+    const connection = await connect(stack.service.port);
+    const response = await connection.request(
+      'POST /api/v1/summary/ HTTP/1.1\r\nHost: localhost\r\nExpect: bogus\r\nX-Request-Id: expect-1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n',
+    );
+    expect(status(response)).toBe(417);
+    expect(response).toMatch(/x-request-id: expect-1/i);
+    expect(response).toMatch(/connection: close/i);
+    expect(jsonBody(response)).toMatchObject({ error_code: 'BAD_REQUEST' });
+    await connection.closed;
+    expect(stack.fake.stats.chatCalls).toBe(0);
+  });
+
+  it('Expect: 100-continue is still honoured', async () => {
+    const connection = await connect(stack.service.port);
+    const body = JSON.stringify({ text: 'A text sent after 100 Continue.' });
+    connection.socket.write(
+      `POST /api/v1/summary/ HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    await expect.poll(() => connection.received()).toMatch(/^HTTP\/1\.1 100 Continue/);
+    const response = await connection.request(body);
+    expect(status(response)).toBe(200);
+  });
+
+  it('HTTP/1.1 without Host → 400 error JSON', async () => {
+    const connection = await connect(stack.service.port);
+    const response = await connection.request('GET /livez HTTP/1.1\r\n\r\n');
+    expect(status(response)).toBe(400);
+    expect(jsonBody(response)).toMatchObject({
+      error_code: 'BAD_REQUEST',
+      error: 'An HTTP/1.1 request must have a Host header',
+    });
+  });
+
+  it('HTTP/1.0 without Host is served', async () => {
+    const connection = await connect(stack.service.port);
+    const response = await connection.request('GET /livez HTTP/1.0\r\n\r\n');
+    expect(status(response)).toBe(200);
+  });
+});
