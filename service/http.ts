@@ -68,7 +68,9 @@ export function answerMalformedRequestsWithJson(
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? 408
           : 400;
-    if (answerInFlight(socket, status)) return;
+    // Only a timeout concerns the request being received; a parse error belongs to the
+    // next request on the connection, not to one that may be waiting for its answer.
+    if (status === 408 && answerInFlight(socket, status)) return;
     const body = JSON.stringify({
       error: STATUS_CODES[status] ?? 'Bad Request',
       error_code: 'BAD_REQUEST',
