@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../contract/env.js';
 import {
+  BODY_LIMIT_BYTES,
+  MAX_JSON_DEPTH,
   openApiDocument,
   summaryRequestSchema,
   TRIMMED_CHARACTERS,
@@ -70,5 +72,17 @@ describe('the text pattern of /openapi.json says what the validator does', () =>
     expect(text.pattern).toBe(trimmedLengthPattern(LIMITS.textLength.min, LIMITS.textLength.max));
     expect(text.minLength).toBe(LIMITS.textLength.min);
     expect(text.maxLength).toBeUndefined();
+  });
+
+  it('states the body limits the service enforces', () => {
+    const doc = openApiDocument(requestSchema, 'test') as {
+      info: { description: string };
+      paths: Record<string, { post?: { responses: Record<string, { description: string }> } }>;
+    };
+    expect(doc.info.description).toContain(`${BODY_LIMIT_BYTES} bytes`);
+    expect(doc.info.description).toContain(`${MAX_JSON_DEPTH} levels`);
+    const responses = doc.paths['/api/v1/summary/']?.post?.responses ?? {};
+    expect(responses['413']?.description).toContain(String(BODY_LIMIT_BYTES));
+    expect(responses['400']?.description).toContain(`${MAX_JSON_DEPTH} levels`);
   });
 });

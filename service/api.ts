@@ -205,9 +205,9 @@ export function openApiDocument(
       ...anyRequest,
       '200': answer('The summary.', json('SummaryResponse')),
       '400': error(
-        'INVALID_JSON: the body is not JSON; JSON_TOO_DEEP: arrays and objects nested deeper than 64 levels; BAD_REQUEST: the HTTP request itself is malformed.',
+        `INVALID_JSON: the body is not JSON; JSON_TOO_DEEP: arrays and objects nested deeper than ${MAX_JSON_DEPTH} levels; BAD_REQUEST: the HTTP request itself is malformed.`,
       ),
-      '413': error('PAYLOAD_TOO_LARGE: the body is larger than 655,360 bytes (640 KiB).', {
+      '413': error(`PAYLOAD_TOO_LARGE: the body is larger than ${BODY_LIMIT_BYTES} bytes.`, {
         Connection: { required: true, schema: { const: 'close' } },
       }),
       '415': error(
@@ -240,8 +240,7 @@ export function openApiDocument(
     info: {
       title: SERVICE_NAME,
       version,
-      description:
-        'Every error is the ErrorResponse JSON. Besides the answers listed per operation, a path not listed here is answered 404 (NOT_FOUND, components.responses.NotFound) and a method an operation does not list is answered 405 (METHOD_NOT_ALLOWED, with Allow; components.responses.MethodNotAllowed). Request bodies are limited to 655,360 bytes and 64 levels of JSON nesting; unknown fields are ignored.',
+      description: `Every error is the ErrorResponse JSON. Besides the answers listed per operation, a path not listed here is answered 404 (NOT_FOUND, components.responses.NotFound) and a method an operation does not list is answered 405 (METHOD_NOT_ALLOWED, with Allow; components.responses.MethodNotAllowed). Request bodies are limited to ${BODY_LIMIT_BYTES} bytes and ${MAX_JSON_DEPTH} levels of JSON nesting; unknown fields are ignored.`,
     },
     paths: {
       [SUMMARY_PATH]: { post: summaryOperation },
