@@ -43,7 +43,7 @@ test: install bins argocd-bin ## everything CI runs: lint (biome, dependency-cru
 test-unit: install ## unit tests only (Node only, no cluster)
 	npm run test:unit
 
-test-tools: install ## tests that need a tool hack/ installs (promtool)
+test-tools: install ## tests that need a tool hack/ installs (promtool, Schemathesis)
 	npm run test:tools
 
 test-llm: install ## the service against the real inference server

@@ -24,6 +24,16 @@ export const ENV = {
   queueTimeout: 'QUEUE_TIMEOUT',
   /** The model's context in tokens; overrides what LM Studio reports. */
   lmstudioContextLength: 'LMSTUDIO_CONTEXT_LENGTH',
+  /** Seconds a client has to send a request's headers, from its first byte (or the connection). */
+  httpHeadersTimeout: 'HTTP_HEADERS_TIMEOUT',
+  /** Seconds a client has to send a whole request, headers and body; not the time to answer it. */
+  httpRequestTimeout: 'HTTP_REQUEST_TIMEOUT',
+  /** Seconds an idle keep-alive connection is kept open. */
+  httpKeepAliveTimeout: 'HTTP_KEEP_ALIVE_TIMEOUT',
+  /** Connections open at once; more are closed as they arrive. */
+  httpMaxConnections: 'HTTP_MAX_CONNECTIONS',
+  /** Requests served on one connection before the service closes it (0: no limit). */
+  httpMaxRequestsPerSocket: 'HTTP_MAX_REQUESTS_PER_SOCKET',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -54,6 +64,23 @@ export const ENV_DEFAULTS = {
    * LM Studio often loads models with 4,096 tokens, whatever the model supports.
    */
   fallbackContextLength: 4096,
+  /** Headers are a few hundred bytes: a client that needs longer is broken or hostile. */
+  httpHeadersTimeoutSeconds: 10,
+  /**
+   * The largest body (640 KiB) at 350 kbit/s. Only receiving the request counts: a summary
+   * that takes minutes to write is not cut off.
+   */
+  httpRequestTimeoutSeconds: 15,
+  /** Longer than the idle timeouts of the proxies in front (nginx: 60 s), so they close first. */
+  httpKeepAliveTimeoutSeconds: 65,
+  /**
+   * Well above what the admission can hold (4 slots + 64 queued) plus probes and scrapes,
+   * so a burst meets a 429 rather than a refused connection; 256 bodies of 640 KiB being
+   * read at once are 160 MiB.
+   */
+  httpMaxConnections: 256,
+  /** nginx's own `keepalive_requests` default: a proxy's connection moves to another pod now and then. */
+  httpMaxRequestsPerSocket: 1000,
 } as const;
 
 /** Bounds shared by the request schema, the env parser and the CRD. */
@@ -67,6 +94,11 @@ export const LIMITS = {
   maxQueuedRequests: { min: 0, max: 100_000 },
   queueTimeoutSeconds: { min: 0.1, max: 3600 },
   lmstudioContextLength: { min: 512, max: 10_000_000 },
+  httpHeadersTimeoutSeconds: { min: 0.1, max: 600 },
+  httpRequestTimeoutSeconds: { min: 0.1, max: 3600 },
+  httpKeepAliveTimeoutSeconds: { min: 0.1, max: 3600 },
+  httpMaxConnections: { min: 1, max: 1_000_000 },
+  httpMaxRequestsPerSocket: { min: 0, max: 1_000_000 },
 } as const;
 
 /** Paths the pod template's probes use; served by service/app.ts. */

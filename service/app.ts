@@ -7,12 +7,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ENV_DEFAULTS, PROBE_PATHS } from '../contract/env.js';
 import { Admission } from './admission.js';
 import {
+  BODY_LIMIT_BYTES,
   HEALTH_PATH,
   type HealthResponse,
+  MAX_JSON_DEPTH,
   openApiDocument,
   SERVICE_NAME,
   SUMMARY_PATH,
@@ -24,7 +27,6 @@ import {
 import type { ServiceConfig } from './config.js';
 import {
   ApiError,
-  BODY_LIMIT_BYTES,
   CLIENT_GONE,
   payloadTooLarge,
   toApiError,
@@ -33,11 +35,15 @@ import {
 } from './errors.js';
 import {
   answerMalformedRequestsWithJson,
+  charsetOf,
   closeGracefully,
+  destroyAfterGrace,
   listen,
   mediaType,
   requestPath,
+  serverOptions,
 } from './http.js';
+import { readJsonFields } from './json-body.js';
 import {
   type BackendHealth,
   Cancellation,
@@ -97,6 +103,8 @@ interface RequestContext {
   logFields: Record<string, unknown>;
   /** Fires when the client goes away: queued requests leave the queue, LM Studio calls stop. */
   cancellation?: Cancellation;
+  /** The last request this connection may carry (HTTP_MAX_REQUESTS_PER_SOCKET): answer with `Connection: close`. */
+  lastOnConnection: boolean;
 }
 
 const ctxOf = (res: Response): RequestContext => res.locals.ctx as RequestContext;
@@ -127,10 +135,23 @@ interface Responders {
   sendError(res: Response, error: ApiError): void;
 }
 
+/** What the app knows of each connection. */
+interface Connections {
+  /** Requests each connection has carried. */
+  served: WeakMap<Socket, number>;
+  /** The response being written on each connection, while there is one. */
+  responding: WeakMap<Socket, Response>;
+}
+
 export function createApp(deps: AppDeps): {
   handle: express.Express;
   state: AppState;
   admission: Admission;
+  /**
+   * Answers `status` (408) through the response in progress on `socket`, if there is
+   * one; true when it did (or when the answer had already begun: the connection is cut).
+   */
+  answerInFlight(socket: Socket, status: number): boolean;
 } {
   const { config, logger, metrics, llm } = deps;
   const state: AppState = { draining: false, inFlight: 0 };
@@ -139,6 +160,7 @@ export function createApp(deps: AppDeps): {
   const requestSchema = summaryRequestSchema(config.defaults);
   const openApiJson = JSON.stringify(openApiDocument(requestSchema, API_VERSION));
   const responders = respondersFor(state);
+  const connections: Connections = { served: new WeakMap(), responding: new WeakMap() };
 
   const app = express();
   app.disable('x-powered-by');
@@ -148,13 +170,14 @@ export function createApp(deps: AppDeps): {
   app.set('strict routing', true);
 
   // --- the request lifecycle: id, timing, metrics, the runbook's log line ---------
-  app.use(trackRequests(state, deps));
+  app.use(trackRequests(state, deps, connections));
+  app.use(refuseWhatNodeWouldAnswerBare);
 
   // --- the summary API --------------------------------------------------------------
   app.post(
     SUMMARY_PATHS,
     startSummary(state, metrics),
-    jsonBody(),
+    jsonBody(new Set(Object.keys(requestSchema.shape))),
     createSummary(deps, admission, requestSchema, responders),
   );
   app.get(HEALTH_PATH, health(llm, responders));
@@ -172,7 +195,23 @@ export function createApp(deps: AppDeps): {
 
   app.use(errorHandler(logger, responders));
 
-  return { handle: app, state, admission };
+  const answerInFlight = (socket: Socket, status: number): boolean => {
+    const res = connections.responding.get(socket);
+    if (res === undefined) return false;
+    if (res.headersSent) {
+      res.destroy();
+      return true;
+    }
+    const message = status === 408 ? 'The request was not received in time' : 'Bad request';
+    responders.sendError(
+      res,
+      new ApiError(status, 'BAD_REQUEST', message, null, { Connection: 'close' }),
+    );
+    destroyAfterGrace(socket);
+    return true;
+  };
+
+  return { handle: app, state, admission, answerInFlight };
 }
 
 /** The response writers of one app: while it drains, every response closes its connection. */
@@ -193,7 +232,8 @@ function respondersFor(state: AppState): Responders {
       ctxOf(res).requestId,
     ];
     for (const name in extraHeaders) headers.push(name, extraHeaders[name] as string);
-    if (state.draining) headers.push('Connection', 'close');
+    if ((state.draining || ctxOf(res).lastOnConnection) && extraHeaders.Connection === undefined)
+      headers.push('Connection', 'close');
     res.writeHead(status, headers);
     res.end(body);
   };
@@ -211,16 +251,68 @@ function respondersFor(state: AppState): Responders {
   return { send, sendError };
 }
 
-/** Gives each request its context and accounts for it (metrics, log line) when it closes. */
-function trackRequests(state: AppState, deps: Pick<AppDeps, 'logger' | 'metrics'>) {
+/**
+ * Gives each request its context, counts it against its connection's
+ * HTTP_MAX_REQUESTS_PER_SOCKET, and accounts for it (metrics, log line) when it closes.
+ */
+function trackRequests(
+  state: AppState,
+  deps: Pick<AppDeps, 'logger' | 'metrics' | 'config'>,
+  connections: Connections,
+) {
+  const { maxRequestsPerSocket } = deps.config.http;
   return (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     const ctx = requestContext(req);
     res.locals.ctx = ctx;
+    const { socket } = req;
+    const served = (connections.served.get(socket) ?? 0) + 1;
+    connections.served.set(socket, served);
+    ctx.lastOnConnection = maxRequestsPerSocket > 0 && served >= maxRequestsPerSocket;
+    connections.responding.set(socket, res);
     // 'close' follows 'finish', and also fires alone when the client goes away.
-    res.once('close', () => finishRequest(req, res, ctx, started, state, deps));
+    res.once('close', () => {
+      if (connections.responding.get(socket) === res) connections.responding.delete(socket);
+      finishRequest(req, res, ctx, started, state, deps);
+    });
     next();
   };
+}
+
+/** Node's test for `Expect: 100-continue` (lib/_http_server.js), which it answers itself. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * What Node itself would answer with an empty body, here answered with the error JSON: an
+ * HTTP/1.1 request without Host (RFC 9112 §3.2: 400; Node's requireHostHeader is off so it
+ * reaches us) and an Expect other than 100-continue (RFC 9110 §10.1.1: 417; Node hands it
+ * to us through 'checkExpectation'). Both close the connection: a body may follow that
+ * this request never reads.
+ */
+function refuseWhatNodeWouldAnswerBare(req: Request, _res: Response, next: NextFunction) {
+  if (req.httpVersion === '1.1') {
+    const close = { Connection: 'close' };
+    if (req.headers.host === undefined) {
+      throw new ApiError(
+        400,
+        'BAD_REQUEST',
+        'An HTTP/1.1 request must have a Host header',
+        null,
+        close,
+      );
+    }
+    const expect = req.headers.expect;
+    if (expect !== undefined && !CONTINUE_EXPECTATION.test(expect)) {
+      throw new ApiError(
+        417,
+        'BAD_REQUEST',
+        'Expectation Failed: the only expectation supported is Expect: 100-continue',
+        null,
+        close,
+      );
+    }
+  }
+  next();
 }
 
 /** The request's id (the caller's X-Request-Id when it is a sane one) and its route label. */
@@ -240,6 +332,7 @@ function requestContext(req: Request): RequestContext {
         : path,
     summary: false,
     logFields: {},
+    lastOnConnection: false,
   };
   ctx.logFields.request_id = ctx.requestId;
   return ctx;
@@ -309,17 +402,49 @@ function startSummary(state: AppState, metrics: ServiceMetrics) {
   };
 }
 
-/** The JSON parser; an empty body is "no body" (422 on the body itself), not the parser's `{}`. */
-function jsonBody() {
-  const jsonParser = express.json({
+/**
+ * The body, read as text (at most BODY_LIMIT_BYTES, in the charset it names) and then
+ * read as JSON keeping only the API's fields (service/json-body.ts): nothing else in the
+ * body is ever built, and arrays and objects nested deeper than MAX_JSON_DEPTH are a 400
+ * before anything is. `req.body` is then the API's fields alone (the text itself is
+ * dropped); no body, or an empty one, leaves it undefined ("no body": 422 on the body).
+ */
+function jsonBody(fields: ReadonlySet<string>) {
+  const textParser = express.text({
     limit: BODY_LIMIT_BYTES,
-    strict: false,
     inflate: false,
     type: () => true,
+    defaultCharset: 'utf-8',
   });
   return (req: Request, res: Response, next: NextFunction) => {
-    if (req.headers['content-length'] === '0') next();
-    else jsonParser(req, res, next);
+    // JSON is Unicode (RFC 8259): UTF-8, or UTF-16/32 when the client says so.
+    const charset = charsetOf(req.headers['content-type']);
+    if (charset !== undefined && !charset.startsWith('utf-')) {
+      throw new ApiError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        `unsupported charset "${charset.toUpperCase()}"`,
+      );
+    }
+    textParser(req, res, (error?: unknown) => {
+      if (error !== undefined) {
+        next(error);
+        return;
+      }
+      const text: unknown = req.body;
+      req.body = undefined;
+      if (typeof text !== 'string' || text === '') {
+        next();
+        return;
+      }
+      try {
+        req.body = readJsonFields(text, fields, MAX_JSON_DEPTH);
+      } catch (readError) {
+        next(readError);
+        return;
+      }
+      next();
+    });
   };
 }
 
@@ -333,6 +458,8 @@ function createSummary(
   return async (req: Request, res: Response) => {
     const ctx = ctxOf(res);
     const input = validSummaryRequest(requestSchema, req.body, ctx);
+    // From here on the request holds only the validated input, queued or running.
+    req.body = undefined;
 
     ctx.cancellation = new Cancellation();
     const queuedAt = performance.now();
@@ -522,13 +649,21 @@ export async function startService(
       logger,
       observer: metrics.observer,
     });
-  const { handle, state, admission } = createApp({ config, logger, metrics, llm });
+  const { handle, state, admission, answerInFlight } = createApp({
+    config,
+    logger,
+    metrics,
+    llm,
+  });
   metrics.attachAdmission(admission);
-  const server = createServer(handle);
-  // Longer than the idle timeouts of the proxies in front (nginx: 60 s), so they close first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  answerMalformedRequestsWithJson(server);
+  // Timeouts for receiving a request (never for answering it), idle keep-alive, and a cap
+  // on connections: a connection over it is closed as it arrives (docs/api.md#limits).
+  const server = createServer(serverOptions(config.http), handle);
+  server.maxConnections = config.http.maxConnections;
+  server.on('drop', () => metrics.connectionsDropped.inc());
+  // An Expect Node does not know: the app answers 417 with the error JSON.
+  server.on('checkExpectation', handle);
+  answerMalformedRequestsWithJson(server, answerInFlight);
   const port = await listen(server, config.port, config.host);
   const host =
     config.host === '' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;

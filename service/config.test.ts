@@ -38,6 +38,46 @@ describe('loadConfig', () => {
     expect(config.lmstudio.contextLength).toBeUndefined();
     expect(config.lmstudio.loadTimeoutMs).toBe(SERVICE_ENV_DEFAULTS.loadTimeoutSeconds * 1000);
     expect(config.chunkChars).toBe(SERVICE_ENV_DEFAULTS.chunkChars);
+    expect(config.http).toEqual({
+      headersTimeoutMs: ENV_DEFAULTS.httpHeadersTimeoutSeconds * 1000,
+      requestTimeoutMs: ENV_DEFAULTS.httpRequestTimeoutSeconds * 1000,
+      keepAliveTimeoutMs: ENV_DEFAULTS.httpKeepAliveTimeoutSeconds * 1000,
+      maxConnections: ENV_DEFAULTS.httpMaxConnections,
+      maxRequestsPerSocket: ENV_DEFAULTS.httpMaxRequestsPerSocket,
+    });
+  });
+
+  it('reads the HTTP connection limits', () => {
+    const config = loadConfig({
+      [ENV.httpHeadersTimeout]: '2.5',
+      [ENV.httpRequestTimeout]: '4',
+      [ENV.httpKeepAliveTimeout]: '0.5',
+      [ENV.httpMaxConnections]: '3',
+      [ENV.httpMaxRequestsPerSocket]: '0',
+    });
+    expect(config.http).toEqual({
+      headersTimeoutMs: 2500,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 500,
+      maxConnections: 3,
+      maxRequestsPerSocket: 0,
+    });
+  });
+
+  it('refuses HTTP limits out of bounds, and a headers timeout longer than the request timeout', () => {
+    expect(
+      problemsOf({
+        [ENV.httpHeadersTimeout]: '0',
+        [ENV.httpMaxConnections]: '0',
+        [ENV.httpMaxRequestsPerSocket]: '-1',
+      }).map((p) => p.variable),
+    ).toEqual([ENV.httpHeadersTimeout, ENV.httpMaxConnections, ENV.httpMaxRequestsPerSocket]);
+    expect(problemsOf({ [ENV.httpHeadersTimeout]: '20', [ENV.httpRequestTimeout]: '15' })).toEqual([
+      {
+        variable: ENV.httpHeadersTimeout,
+        message: 'must not exceed HTTP_REQUEST_TIMEOUT (15) (got "20")',
+      },
+    ]);
   });
 
   it('reads every variable', () => {

@@ -44,6 +44,18 @@ export interface AdmissionConfig {
   queueTimeoutMs: number;
 }
 
+/** The HTTP server's connection limits (docs/api.md#limits). */
+export interface HttpConfig {
+  /** Time to send the headers, from the request's first byte (or the connection's start). */
+  headersTimeoutMs: number;
+  /** Time to send the whole request; the answer's time is not counted. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** 0: no limit. */
+  maxRequestsPerSocket: number;
+}
+
 export interface SummaryDefaults {
   model: string;
   maxTokens: number;
@@ -59,6 +71,7 @@ export interface ServiceConfig {
   lmstudio: LmStudioConfig;
   defaults: SummaryDefaults;
   admission: AdmissionConfig;
+  http: HttpConfig;
   chunkChars: number;
   mapConcurrency: number;
   shutdownTimeoutMs: number;
@@ -185,6 +198,23 @@ const envSchema = z.object({
   [ENV.maxQueuedRequests]: integer(ENV_DEFAULTS.maxQueuedRequests, LIMITS.maxQueuedRequests),
   [ENV.queueTimeout]: decimal(ENV_DEFAULTS.queueTimeoutSeconds, LIMITS.queueTimeoutSeconds),
   [ENV.lmstudioContextLength]: optionalInteger(LIMITS.lmstudioContextLength),
+  [ENV.httpHeadersTimeout]: decimal(
+    ENV_DEFAULTS.httpHeadersTimeoutSeconds,
+    LIMITS.httpHeadersTimeoutSeconds,
+  ),
+  [ENV.httpRequestTimeout]: decimal(
+    ENV_DEFAULTS.httpRequestTimeoutSeconds,
+    LIMITS.httpRequestTimeoutSeconds,
+  ),
+  [ENV.httpKeepAliveTimeout]: decimal(
+    ENV_DEFAULTS.httpKeepAliveTimeoutSeconds,
+    LIMITS.httpKeepAliveTimeoutSeconds,
+  ),
+  [ENV.httpMaxConnections]: integer(ENV_DEFAULTS.httpMaxConnections, LIMITS.httpMaxConnections),
+  [ENV.httpMaxRequestsPerSocket]: integer(
+    ENV_DEFAULTS.httpMaxRequestsPerSocket,
+    LIMITS.httpMaxRequestsPerSocket,
+  ),
   [SERVICE_ENV.host]: text(SERVICE_ENV_DEFAULTS.host),
   [SERVICE_ENV.chunkChars]: integer(SERVICE_ENV_DEFAULTS.chunkChars, SERVICE_LIMITS.chunkChars),
   [SERVICE_ENV.mapConcurrency]: integer(
@@ -231,6 +261,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   }
   const e = parsed.data;
   const seconds = (value: number) => Math.round(value * 1000);
+  // Node refuses a headers timeout longer than the request's (the request includes its headers).
+  if (e[ENV.httpHeadersTimeout] > e[ENV.httpRequestTimeout]) {
+    throw new ConfigError([
+      {
+        variable: ENV.httpHeadersTimeout,
+        message: `must not exceed ${ENV.httpRequestTimeout} (${e[ENV.httpRequestTimeout]})${describeValue(ENV.httpHeadersTimeout, env[ENV.httpHeadersTimeout])}`,
+      },
+    ]);
+  }
   return {
     port: e[ENV.port],
     host: e[SERVICE_ENV.host],
@@ -258,6 +297,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       concurrency: e[ENV.lmstudioMaxConcurrency],
       maxQueued: e[ENV.maxQueuedRequests],
       queueTimeoutMs: seconds(e[ENV.queueTimeout]),
+    },
+    http: {
+      headersTimeoutMs: seconds(e[ENV.httpHeadersTimeout]),
+      requestTimeoutMs: seconds(e[ENV.httpRequestTimeout]),
+      keepAliveTimeoutMs: seconds(e[ENV.httpKeepAliveTimeout]),
+      maxConnections: e[ENV.httpMaxConnections],
+      maxRequestsPerSocket: e[ENV.httpMaxRequestsPerSocket],
     },
     chunkChars: e[SERVICE_ENV.chunkChars],
     mapConcurrency: e[SERVICE_ENV.mapConcurrency],

@@ -6,7 +6,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { z } from 'zod';
 import { AbandonedError, ShedError } from './admission.js';
-import type { ErrorCode, ErrorResponse, FieldIssue } from './api.js';
+import { BODY_LIMIT_BYTES, type ErrorCode, type ErrorResponse, type FieldIssue } from './api.js';
+import { JsonDepthError, JsonSyntaxError } from './json-body.js';
 import { LlmError } from './lmstudio.js';
 import { ContextTooSmallError, EmptySummaryError } from './summarize.js';
 
@@ -91,13 +92,11 @@ function fromBodyParserError(error: { type: string; message?: unknown }): ApiErr
   return undefined;
 }
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-
 export function payloadTooLarge(): ApiError {
   return new ApiError(
     413,
     'PAYLOAD_TOO_LARGE',
-    `The request body exceeds the ${BODY_LIMIT_BYTES / 1024 / 1024} MB limit`,
+    `The request body exceeds the limit of ${BODY_LIMIT_BYTES} bytes (${BODY_LIMIT_BYTES / 1024} KiB)`,
     null,
     { Connection: 'close' },
   );
@@ -107,6 +106,17 @@ export function payloadTooLarge(): ApiError {
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof LlmError) return fromLlmError(error);
+  if (error instanceof JsonSyntaxError) {
+    return new ApiError(400, 'INVALID_JSON', 'The request body is not valid JSON', error.message);
+  }
+  if (error instanceof JsonDepthError) {
+    return new ApiError(
+      400,
+      'JSON_TOO_DEEP',
+      `The request body nests arrays and objects deeper than ${error.limit} levels`,
+      error.message,
+    );
+  }
   if (error instanceof ShedError) {
     return new ApiError(429, 'OVERLOADED', error.message, error.reason, {
       'Retry-After': String(error.retryAfterSeconds),

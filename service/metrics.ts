@@ -28,6 +28,8 @@ export interface ServiceMetrics {
   llmRetries: Counter<'reason'>;
   circuitState: Gauge;
   backendUp: Gauge;
+  /** Connections closed on arrival because HTTP_MAX_CONNECTIONS were open. */
+  connectionsDropped: Counter;
   /** The LM Studio client's hooks, bound to the metrics above. */
   observer: LmStudioObserver;
   /** Hooks for the Admission's options. */
@@ -113,6 +115,11 @@ export function createMetrics(): ServiceMetrics {
     registers,
   });
   circuitState.set(CIRCUIT_STATE_VALUE.closed);
+  const connectionsDropped = new Counter({
+    name: 'http_connections_dropped_total',
+    help: 'Connections closed as they arrived because HTTP_MAX_CONNECTIONS were already open.',
+    registers,
+  });
 
   const observer: LmStudioObserver = {
     onAttempt: (operation, outcome, seconds) =>
@@ -132,6 +139,7 @@ export function createMetrics(): ServiceMetrics {
     llmRetries,
     circuitState,
     backendUp,
+    connectionsDropped,
     observer,
     admissionHooks: {
       onWait: (seconds) => queueWait.observe(seconds),

@@ -69,7 +69,11 @@ export function killAll(): void {
 export function serviceAtRef(ref: string): string {
   const dir = join(ROOT, 'bench-results', 'baseline', ref.replace(/[^\w.-]/g, '_'));
   mkdirSync(dir, { recursive: true });
-  execFileSync('bash', ['-c', `git -C '${ROOT}' archive '${ref}' service | tar -x -C '${dir}'`]);
+  // The service imports contract/ (since a93dfd2): take it too where the ref has it.
+  execFileSync('bash', [
+    '-c',
+    `paths=service; git -C '${ROOT}' cat-file -e '${ref}:contract' 2>/dev/null && paths="service contract"; git -C '${ROOT}' archive '${ref}' $paths | tar -x -C '${dir}'`,
+  ]);
   return join(dir, 'service', 'main.ts');
 }
 

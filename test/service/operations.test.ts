@@ -6,7 +6,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../contract/env.js';
-import { errorResponseSchema, healthResponseSchema } from '../../service/api.js';
+import {
+  errorResponseSchema,
+  healthResponseSchema,
+  trimmedLengthPattern,
+} from '../../service/api.js';
 import { createApp } from '../../service/app.js';
 import { loadConfig } from '../../service/config.js';
 import { createLogger } from '../../service/logging.js';
@@ -202,8 +206,12 @@ describe('GET /openapi.json', () => {
   let stack: Stack;
   let doc: {
     openapi: string;
-    paths: Record<string, unknown>;
+    paths: Record<
+      string,
+      Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+    >;
     components: {
+      responses: Record<string, { content: Record<string, unknown> }>;
       schemas: Record<
         string,
         { properties: Record<string, Record<string, unknown>>; required: string[] }
@@ -226,8 +234,44 @@ describe('GET /openapi.json', () => {
         '/livez',
         '/readyz',
         '/metrics',
+        '/openapi.json',
       ]),
     );
+  });
+
+  it('lists every status each operation can answer, every error with the error JSON', () => {
+    const errorJson = {
+      'application/json': { schema: { $ref: '#/components/schemas/ErrorResponse' } },
+    };
+    const common = ['400', '408', '417', '431', '500'];
+    const expected: Record<string, string[]> = {
+      'post /api/v1/summary/': [...common, '200', '413', '415', '422', '429', '502', '503', '504'],
+      'post /api/v1/summary': [...common, '200', '413', '415', '422', '429', '502', '503', '504'],
+      'get /api/v1/summary/health': [...common, '200', '503'],
+      'get /livez': [...common, '200'],
+      'get /readyz': [...common, '200', '503'],
+      'get /metrics': [...common, '200'],
+      'get /openapi.json': [...common, '200'],
+    };
+    const listed: Record<string, string[]> = {};
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        listed[`${method} ${path}`] = Object.keys(operation.responses).sort();
+        for (const [code, response] of Object.entries(operation.responses)) {
+          if (Number(code) >= 400 && !(path === '/api/v1/summary/health' && code === '503'))
+            expect({ at: `${method} ${path} ${code}`, content: response.content }).toEqual({
+              at: `${method} ${path} ${code}`,
+              content: errorJson,
+            });
+        }
+      }
+    }
+    expect(listed).toEqual(
+      Object.fromEntries(Object.entries(expected).map(([key, codes]) => [key, codes.sort()])),
+    );
+    // Statuses of no operation: unknown paths and methods.
+    expect(doc.components.responses.NotFound?.content).toEqual(errorJson);
+    expect(doc.components.responses.MethodNotAllowed?.content).toEqual(errorJson);
   });
 
   it('describes the request with the enums, bounds and (configured) defaults the validator uses', () => {
@@ -242,8 +286,10 @@ describe('GET /openapi.json', () => {
     });
     expect(request?.properties.text).toMatchObject({
       minLength: LIMITS.textLength.min,
-      maxLength: LIMITS.textLength.max,
+      pattern: trimmedLengthPattern(LIMITS.textLength.min, LIMITS.textLength.max),
     });
+    // Whitespace around the text is trimmed, so the raw string has no maximum.
+    expect(request?.properties.text?.maxLength).toBeUndefined();
     const response = doc.components.schemas.SummaryResponse;
     expect([...(response?.required ?? [])].sort()).toEqual([
       'compression_ratio',
@@ -260,9 +306,16 @@ describe('GET /openapi.json', () => {
   it('the documented bounds are the enforced ones: at the bound 200, one step beyond 422', async () => {
     const props = doc.components.schemas.SummaryRequest?.properties ?? {};
     const text = 'x'.repeat(Number(props.text?.minLength));
+    const pattern = new RegExp(String(props.text?.pattern), 'u');
     const probes: Array<[Record<string, unknown>, number]> = [
       [{ text }, 200],
       [{ text: text.slice(1) }, 422],
+      // The schema-valid request the old document let through: 10 characters, 1 after trimming.
+      [{ text: '         a' }, 422],
+      [{ text: ` \u3000${text}\n\ufeff` }, 200],
+      [{ text: 'y'.repeat(LIMITS.textLength.max) }, 200],
+      [{ text: `  ${'y'.repeat(LIMITS.textLength.max)}  ` }, 200],
+      [{ text: 'y'.repeat(LIMITS.textLength.max + 1) }, 422],
       [{ text, max_tokens: props.max_tokens?.minimum }, 200],
       [{ text, max_tokens: Number(props.max_tokens?.minimum) - 1 }, 422],
       [{ text, max_tokens: props.max_tokens?.maximum }, 200],
@@ -273,6 +326,10 @@ describe('GET /openapi.json', () => {
     ];
     for (const [body, status] of probes) {
       expect({ body, status: (await stack.post(body)).status }).toEqual({ body, status });
+      if (typeof body.text === 'string' && Object.keys(body).length === 1) {
+        // The pattern says the same as the server.
+        expect({ body, valid: pattern.test(body.text) }).toEqual({ body, valid: status === 200 });
+      }
     }
   });
 });

@@ -1,7 +1,7 @@
 /** Issue 2, points 1, 3, 4 and 5 (body limit): the summary API over real HTTP. */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { errorResponseSchema, summaryResponseSchema } from '../../service/api.js';
+import { BODY_LIMIT_BYTES, errorResponseSchema, summaryResponseSchema } from '../../service/api.js';
 import { chunkText } from '../../service/summarize.js';
 import { type Stack, sentences, startStack } from '../support/service-harness.js';
 
@@ -200,21 +200,21 @@ describe('bad requests are refused without calling LM Studio', () => {
     expect(stack.fake.stats.chatCalls).toBe(0);
   });
 
-  it('a body over 1 MB → 413, read no further', async () => {
-    const body = JSON.stringify({ text: 'x'.repeat(1024 * 1024) });
+  it(`a body over ${BODY_LIMIT_BYTES} bytes → 413, read no further`, async () => {
+    const body = JSON.stringify({ text: 'x'.repeat(BODY_LIMIT_BYTES) });
     const response = await rawPost(stack.url, body, {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
     });
     expect(response.status).toBe(413);
-    expect(errorResponseSchema.parse(JSON.parse(response.body)).error_code).toBe(
-      'PAYLOAD_TOO_LARGE',
-    );
+    const error = errorResponseSchema.parse(JSON.parse(response.body));
+    expect(error.error_code).toBe('PAYLOAD_TOO_LARGE');
+    expect(error.error).toContain(String(BODY_LIMIT_BYTES));
     expect(stack.fake.stats.chatCalls).toBe(0);
   });
 
-  it('a chunked body over 1 MB (no Content-Length) → 413', async () => {
-    const body = Buffer.alloc(1024 * 1024 + 10, 'a');
+  it('a chunked body over the limit (no Content-Length) → 413', async () => {
+    const body = Buffer.alloc(BODY_LIMIT_BYTES + 1, 'a');
     const response = await rawPost(stack.url, body, {
       'content-type': 'application/json',
       'transfer-encoding': 'chunked',
@@ -223,8 +223,9 @@ describe('bad requests are refused without calling LM Studio', () => {
     expect(stack.fake.stats.chatCalls).toBe(0);
   });
 
-  it('a body just under 1 MB is read (and then judged on its content)', async () => {
-    const body = JSON.stringify({ text: 'y'.repeat(1000 * 1000) });
+  it('a body of exactly the limit is read (and then judged on its content)', async () => {
+    const body = JSON.stringify({ text: 'y'.repeat(BODY_LIMIT_BYTES - 11) });
+    expect(Buffer.byteLength(body)).toBe(BODY_LIMIT_BYTES);
     const response = await stack.post(body);
     expect(response.status).toBe(422); // too long a text, but not too large a body
     expect(stack.fake.stats.chatCalls).toBe(0);

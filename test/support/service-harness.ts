@@ -41,11 +41,12 @@ export class CapturedLogs {
 }
 
 export type ConfigOverrides = Partial<
-  Omit<ServiceConfig, 'lmstudio' | 'defaults' | 'admission'>
+  Omit<ServiceConfig, 'lmstudio' | 'defaults' | 'admission' | 'http'>
 > & {
   lmstudio?: Partial<ServiceConfig['lmstudio']>;
   defaults?: Partial<ServiceConfig['defaults']>;
   admission?: Partial<ServiceConfig['admission']>;
+  http?: Partial<ServiceConfig['http']>;
 };
 
 /** The service in this process, in front of whatever LM Studio `baseUrl` names. */
@@ -89,6 +90,7 @@ export async function startServiceAt(
     lmstudio: { ...base.lmstudio, ...testDefaults.lmstudio, ...overrides.lmstudio },
     defaults: { ...base.defaults, ...overrides.defaults },
     admission: { ...base.admission, ...overrides.admission },
+    http: { ...base.http, ...overrides.http },
   };
   const logs = new CapturedLogs();
   const service = await startService(config, {
