@@ -143,7 +143,7 @@ describe('planMigration', () => {
   });
 
   it('refuses exactly what migrate.cluster.test.ts expects: the dev line with two values it cannot map', () => {
-    const line = RUNBOOK['dev'];
+    const line = RUNBOOK.dev;
     const extra = kwokSettings(line, 41234);
     const plan = planMigration(
       input({
