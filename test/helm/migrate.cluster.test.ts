@@ -56,6 +56,12 @@ const MIGRATE_RULES = [
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'patch', 'delete'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
   { apiGroups: ['llmplan.io'], resources: ['summarizerservices'], verbs: ['get', 'create'] },
+  // To undo a migration that cannot finish (not needed by the migrations here, which finish).
+  { apiGroups: ['llmplan.io'], resources: ['summarizerservices'], verbs: ['delete'] },
+  { apiGroups: [''], resources: ['secrets', 'services'], verbs: ['delete'] },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['delete'] },
+  { apiGroups: ['apps'], resources: ['controllerrevisions'], verbs: ['list', 'delete'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['list'] },
 ];
 const scratch = mkdtempSync(path.join(tmpdir(), 'llmplan-migrate-'));
 
@@ -265,7 +271,7 @@ describe('migrate helm', () => {
     expect(exported.stdout).not.toMatch(/status:|uid:|resourceVersion:|managedFields/);
   });
 
-  it('waits for an operator that is not there, says so, and resumes when run again', async () => {
+  it('waits for an operator that is not there, says so, undoes what it did, and migrates when run again', async () => {
     const STAGING = RUNBOOK.staging.release;
     await installOldChart(spare.name, RUNBOOK.staging, kwokSettings(RUNBOOK.staging, fake.port));
     const release = await releaseRecord(client, spare.name, STAGING);
@@ -302,25 +308,46 @@ describe('migrate helm', () => {
     expect(stuck.code).toBe(1);
     expect(stuck.stderr).toContain('timed out waiting for the operator to adopt');
     expect(stuck.stderr).toContain('Is the llmplan operator running');
-    expect(stuck.stderr).toContain('run the same command again to continue');
-    // Nothing served stops: the Deployment is paused, its pods untouched.
-    const paused = await client.get<KubeObject & { spec?: { paused?: boolean } }>(
-      builtin.deployments,
-      STAGING,
-      spare.name,
-    );
-    expect(paused.spec?.paused).toBe(true);
-    expect(paused.metadata.uid).toBe(before.find((o) => o.kind === 'Deployment')?.metadata.uid);
+    // Issue 20, part 3: undone — the release as it was, its objects the same, Helm's again.
+    expect(stuck.stderr).toContain('no operator reconciled it');
+    expect(stuck.stderr).toMatch(/Undone:\n(.*\n)*.*SummarizerService llmplan-staging deleted/);
+    expect(stuck.stderr).toContain(`Helm release ${STAGING} is as it was`);
+    expect(await client.find(summarizerServices, STAGING, spare.name)).toBeUndefined();
+    expect(
+      await client.find(builtin.secrets, `${STAGING}-lmstudio-api-key`, spare.name),
+    ).toBeUndefined();
+    for (const old of before) {
+      const kind = {
+        Deployment: builtin.deployments,
+        Service: builtin.services,
+        ConfigMap: builtin.configMaps,
+        ServiceAccount: builtin.serviceAccounts,
+      }[old.kind ?? ''];
+      if (!kind) continue;
+      const now = await client.get<KubeObject & { spec?: { paused?: boolean } }>(
+        kind,
+        old.metadata.name ?? '',
+        spare.name,
+      );
+      const what = `${old.kind} ${old.metadata.name}`;
+      expect(now.metadata.uid, what).toBe(old.metadata.uid);
+      expect(now.metadata.annotations?.['llmplan.io/adopt'], what).toBeUndefined();
+      expect(now.metadata.annotations?.['meta.helm.sh/release-name'], what).toBe(STAGING);
+      expect(now.metadata.ownerReferences ?? [], what).toEqual([]);
+      if (old.kind === 'Deployment') expect(now.spec?.paused, what).toBeUndefined();
+    }
+    expect(await helmOk(['list', '-n', spare.name, '-q'])).toBe(`${STAGING}\n`);
 
     const second = await startOperator({
       namespaces: [spare.name],
       leaseName: 'llmplan-operator-spare',
     });
     try {
-      const resumed = await llmplanctl(['migrate', 'helm', STAGING, '-n', spare.name]);
-      expect(resumed.stderr).toBe('');
-      expect(resumed.code).toBe(0);
-      expect(resumed.stdout).toContain(`Resuming the migration into SummarizerService ${STAGING}`);
+      const again = await llmplanctl(['migrate', 'helm', STAGING, '-n', spare.name]);
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      // A fresh migration: the first one was undone, nothing to resume.
+      expect(again.stdout).not.toContain('Resuming the migration');
       await expectMigrated(client, spare.name, STAGING, before);
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
