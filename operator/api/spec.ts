@@ -6,7 +6,14 @@
  * applied by the API server.
  */
 import { z } from 'zod';
-import { ENV_DEFAULTS, LANGUAGES, LIMITS, SUMMARY_TYPES } from '../../contract/env.js';
+import {
+  ENV,
+  ENV_DEFAULTS,
+  type EnvName,
+  LANGUAGES,
+  LIMITS,
+  SUMMARY_TYPES,
+} from '../../contract/env.js';
 import { RESERVED_POD_LABELS } from './labels.js';
 import {
   labelValue,
@@ -257,6 +264,38 @@ export const RemediationSchema = z
       'What the operator may do by itself when a rollout fails (docs/resource.md, Remediation).',
   });
 
+/**
+ * The variables the operator itself sets from the spec (contract/env.ts; docs/api.md,
+ * Configuration), each with the field that sets it: spec.env may not set them. One source of
+ * truth for each setting, and no duplicate entry in the container's env (LMSTUDIO_API_KEY
+ * comes from apiKeySecretRef as an env entry: a second one fails the Deployment's apply).
+ */
+export const OPERATOR_ENV: readonly { name: EnvName; field: string; why: string }[] = [
+  {
+    name: ENV.port,
+    field: 'service.port',
+    why: 'the container port is fixed at 8000, use service.port instead',
+  },
+  ...(
+    [
+      [
+        ENV.lmstudioBaseUrl,
+        'lmstudio.serviceName and spec.lmstudio.port (or spec.lmstudio.externalName)',
+      ],
+      [ENV.lmstudioApiKey, 'lmstudio.apiKeySecretRef'],
+      [ENV.lmstudioTimeout, 'lmstudio.timeoutSeconds'],
+      [ENV.lmstudioMaxRetries, 'lmstudio.maxRetries'],
+      [ENV.lmstudioMaxConcurrency, 'lmstudio.maxConcurrency'],
+      [ENV.defaultModelName, 'summary.defaultModel'],
+      [ENV.defaultMaxTokens, 'summary.defaultMaxTokens'],
+      [ENV.defaultTemperature, 'summary.defaultTemperature'],
+      [ENV.defaultSummaryType, 'summary.defaultSummaryType'],
+      [ENV.defaultLanguage, 'summary.defaultLanguage'],
+      [ENV.debug, 'debug'],
+    ] as const
+  ).map(([name, field]) => ({ name, field, why: `the operator sets it from spec.${field}` })),
+];
+
 const reservedLabelsRule = RESERVED_POD_LABELS.map((l) => `!('${l}' in self)`).join(' && ');
 
 export const SpecSchema = z
@@ -277,17 +316,14 @@ export const SpecSchema = z
       .meta({ description: 'Debug logging in the summarizer (DEBUG).' }),
     env: withRules(
       z.array(EnvVarSchema).max(64).optional(),
-      'Extra environment variables of the summarizer container, after the operator-managed ones (these win).',
-      [
-        {
-          cel: {
-            rule: "self.all(e, e.name != 'PORT')",
-            message:
-              'env must not set PORT: the container port is fixed at 8000, use service.port instead',
-          },
-          check: (env) => (env ?? []).every((e) => e.name !== 'PORT'),
+      "Extra environment variables of the summarizer container. May not set a variable the operator sets from the spec (PORT, LMSTUDIO_BASE_URL, LMSTUDIO_API_KEY, LMSTUDIO_TIMEOUT, LMSTUDIO_MAX_RETRIES, LMSTUDIO_MAX_CONCURRENCY, DEFAULT_*, DEBUG): set the spec's field instead.",
+      OPERATOR_ENV.map(({ name, why }) => ({
+        cel: {
+          rule: `self.all(e, e.name != '${name}')`,
+          message: `env must not set ${name}: ${why}`,
         },
-      ],
+        check: (env: { name: string }[] | undefined) => (env ?? []).every((e) => e.name !== name),
+      })),
     ),
     podAnnotations: stringMap('Annotations added to the pods.'),
     podLabels: withRules(

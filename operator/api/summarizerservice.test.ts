@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { desiredConfigData } from '../desired/configmap.js';
+import { OPERATOR_ENV } from './spec.js';
 import {
   dropNulls,
   parseSummarizerService,
@@ -215,6 +217,43 @@ describe('parseSummarizerService refuses what the CRD refuses, naming the field'
     expect(issuesOf({}, { name: '1llmplan' })[0]).toMatch(
       /^metadata\.name: metadata\.name must be a DNS-1035 label/,
     );
+  });
+
+  it('refuses in spec.env every variable the operator sets from the spec, naming it and the field', () => {
+    expect(
+      issuesOf({
+        lmstudio: { apiKeySecretRef: { name: 'lmstudio' } },
+        env: [
+          { name: 'LMSTUDIO_API_KEY', value: 'lm-studio' },
+          { name: 'DEBUG', value: 'true' },
+        ],
+      }),
+    ).toEqual([
+      'spec.env: env must not set LMSTUDIO_API_KEY: the operator sets it from spec.lmstudio.apiKeySecretRef',
+      'spec.env: env must not set DEBUG: the operator sets it from spec.debug',
+    ]);
+    for (const { name } of OPERATOR_ENV) {
+      expect(issuesOf({ env: [{ name, value: '1' }] }), name).toEqual([
+        expect.stringMatching(new RegExp(`^spec\\.env: env must not set ${name}: `)),
+      ]);
+    }
+    // Every variable the operator writes into the ConfigMap or the env is among them.
+    const written = [
+      ...Object.keys(
+        desiredConfigData(parseSummarizerService(withSpec({ lmstudio: { maxConcurrency: 8 } }))),
+      ),
+      'LMSTUDIO_API_KEY',
+    ];
+    expect(OPERATOR_ENV.map((v) => v.name).sort()).toEqual(written.sort());
+    // The service's other settings stay open to spec.env.
+    expect(
+      issuesOf({
+        env: [
+          { name: 'MAX_QUEUED_REQUESTS', value: '4' },
+          { name: 'LMSTUDIO_CONTEXT_LENGTH', value: '8192' },
+        ],
+      }),
+    ).toEqual([]);
   });
 
   it('refuses an LM Studio Service named like the summarizer Service', () => {

@@ -7,9 +7,11 @@ import type {
   V1Affinity,
   V1Container,
   V1EnvVar,
+  V1PodSecurityContext,
   V1PodSpec,
   V1PodTemplateSpec,
   V1ResourceRequirements,
+  V1SecurityContext,
   V1Toleration,
 } from '@kubernetes/client-node';
 import { ENV, PROBE_PATHS, SERVICE_ENV, SERVICE_ENV_DEFAULTS } from '../../contract/env.js';
@@ -30,6 +32,33 @@ export const RUN_AS_USER = 1000;
 /** Seconds the pod waits before SIGTERM, so endpoints drop it before it stops accepting. */
 export const PRE_STOP_SLEEP_SECONDS = 5;
 const TMP_VOLUME = 'tmp';
+/** The pods' only writable place: an emptyDir of at most TMP_SIZE_LIMIT. */
+export const TMP_PATH = '/tmp';
+export const TMP_SIZE_LIMIT = '256Mi';
+
+/** The pods' security context: the image's non-root uid/gid, RuntimeDefault seccomp. */
+export const POD_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: RUN_AS_USER,
+  runAsGroup: RUN_AS_USER,
+  fsGroup: RUN_AS_USER,
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const satisfies V1PodSecurityContext;
+
+/** The summarizer container's: read-only root, no privilege escalation, no capabilities. */
+export const CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+} as const satisfies V1SecurityContext;
+
+/** Timing of the summarizer's probes (paths: PROBE_PATHS, on the port named http). */
+export const PROBES = {
+  startup: { periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 30 },
+  liveness: { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+  readiness: { periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+} as const;
 
 /** `repository:tag` of the summarizer image, falling back to the operator's default. */
 export function resolveImage(cr: SummarizerService, defaultImage: string): string {
@@ -101,32 +130,12 @@ function container(cr: SummarizerService, image: string): V1Container {
     ...(variables.length > 0 ? { env: variables } : {}),
     resources: resources(cr),
     // Up to 60 s to start; liveness never depends on LM Studio (docs/api.md, Probes).
-    startupProbe: {
-      httpGet: httpGet(PROBE_PATHS.liveness),
-      periodSeconds: 2,
-      timeoutSeconds: 2,
-      failureThreshold: 30,
-    },
-    livenessProbe: {
-      httpGet: httpGet(PROBE_PATHS.liveness),
-      periodSeconds: 10,
-      timeoutSeconds: 3,
-      failureThreshold: 3,
-    },
-    readinessProbe: {
-      httpGet: httpGet(PROBE_PATHS.readiness),
-      periodSeconds: 5,
-      timeoutSeconds: 3,
-      failureThreshold: 3,
-    },
+    startupProbe: { httpGet: httpGet(PROBE_PATHS.liveness), ...PROBES.startup },
+    livenessProbe: { httpGet: httpGet(PROBE_PATHS.liveness), ...PROBES.liveness },
+    readinessProbe: { httpGet: httpGet(PROBE_PATHS.readiness), ...PROBES.readiness },
     lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } },
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-    },
-    volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }],
+    securityContext: structuredClone(CONTAINER_SECURITY_CONTEXT),
+    volumeMounts: [{ name: TMP_VOLUME, mountPath: TMP_PATH }],
   };
 }
 
@@ -144,15 +153,9 @@ export function specPodTemplate(
     // A Service named `lmstudio` would otherwise inject LMSTUDIO_PORT & co. into the env.
     enableServiceLinks: false,
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(cr),
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: RUN_AS_USER,
-      runAsGroup: RUN_AS_USER,
-      fsGroup: RUN_AS_USER,
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: structuredClone(POD_SECURITY_CONTEXT),
     containers: [container(cr, resolveImage(cr, defaultImage))],
-    volumes: [{ name: TMP_VOLUME, emptyDir: { sizeLimit: '256Mi' } }],
+    volumes: [{ name: TMP_VOLUME, emptyDir: { sizeLimit: TMP_SIZE_LIMIT } }],
   };
   if (nodeSelector && Object.keys(nodeSelector).length > 0) spec.nodeSelector = nodeSelector;
   if (tolerations && tolerations.length > 0) spec.tolerations = tolerations as V1Toleration[];

@@ -237,6 +237,21 @@ const refused: [string, unknown, string, string][] = [
     'env must not set PORT',
   ],
   [
+    'env setting LMSTUDIO_API_KEY beside apiKeySecretRef (issue 20: a duplicate env entry)',
+    {
+      lmstudio: { apiKeySecretRef: { name: 'lmstudio' } },
+      env: [{ name: 'LMSTUDIO_API_KEY', value: 'lm-studio' }],
+    },
+    'spec.env',
+    'env must not set LMSTUDIO_API_KEY: the operator sets it from spec.lmstudio.apiKeySecretRef',
+  ],
+  [
+    'env setting DEBUG',
+    { env: [{ name: 'DEBUG', value: 'true' }] },
+    'spec.env',
+    'env must not set DEBUG: the operator sets it from spec.debug',
+  ],
+  [
     'podLabels taking over the selector',
     { podLabels: { 'app.kubernetes.io/instance': 'x' } },
     'spec.podLabels',

@@ -14,6 +14,7 @@ import type { Io } from '../commands.js';
 import type { Session } from '../connect.js';
 import { CtlError, describeApiError } from '../errors.js';
 import { formatPlan } from './format.js';
+import { effectiveValues } from './helm-release.js';
 import { MIGRATED_FROM_ANNOTATION, type Plan, planMigration, releaseObjectName } from './plan.js';
 import { readObjects, readRelease } from './read.js';
 import { MigrationSteps } from './steps.js';
@@ -68,7 +69,7 @@ export async function migrateHelmCommand(
   io: Io,
 ): Promise<number> {
   const { release, secrets } = await readRelease(session, options.release);
-  const name = options.name ?? releaseObjectName(release.name);
+  const name = options.name ?? releaseObjectName(release.name, effectiveValues(release));
   const existing = await findSummarizerService(session, name);
   const base = { release, secrets, name, namespace: session.namespace };
   const draft = planMigration({ ...base, live: new Map() });

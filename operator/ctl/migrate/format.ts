@@ -20,12 +20,13 @@ export interface Observed {
 
 const LABEL: Record<Finding['kind'], string> = {
   mapped: 'mapped',
-  'not-mapped': 'not mapped',
+  covered: 'covered',
+  'not-mapped': 'no effect',
   unmappable: 'CANNOT MAP',
 };
 
 export function formatFindings(findings: readonly Finding[]): string {
-  const order: Finding['kind'][] = ['unmappable', 'mapped', 'not-mapped'];
+  const order: Finding['kind'][] = ['unmappable', 'mapped', 'covered', 'not-mapped'];
   const sorted = [...findings].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   return sorted
     .map((f) => {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { OLD_CHART_VALUES } from '../../../test/support/helm/old-chart.js';
+import { RUNBOOK } from '../../../test/support/helm/runbook.js';
+import { kwokSettings } from '../../../test/support/helm/test-settings.js';
 import { childKey } from '../../desired/children.js';
 import type { KubeObject } from '../../runtime/index.js';
 import { formatPlan } from './format.js';
-import type { HelmRelease, Values } from './helm-release.js';
+import { coalesceValues, type HelmRelease, type Values } from './helm-release.js';
 import { type PlanInput, planMigration, releaseObjectName } from './plan.js';
 
 /** Objects of release `release` (object names `name`), as the chart renders them. */
@@ -24,8 +26,20 @@ function objects(release: string, name: string, externalName = ''): KubeObject[]
       metadata: meta('lmstudio'),
       ...(externalName
         ? { spec: { type: 'ExternalName', externalName } }
-        : { spec: { type: 'ClusterIP' } }),
+        : { spec: { type: 'ClusterIP', clusterIP: 'None' } }),
     } as KubeObject,
+    // Without externalName the chart also renders this EndpointSlice (the API server refuses it).
+    ...(externalName
+      ? []
+      : [
+          {
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            metadata: meta('lmstudio'),
+            addressType: 'IPv4',
+            endpoints: [{ addresses: ['host.docker.internal'] }],
+          } as KubeObject,
+        ]),
     { apiVersion: 'v1', kind: 'Service', metadata: meta(name) },
     {
       apiVersion: 'apps/v1',
@@ -43,12 +57,14 @@ function objects(release: string, name: string, externalName = ''): KubeObject[]
   ];
 }
 
+/** A release of the users' chart; like every deployed one, it sets lmstudio.externalName. */
 function input(
   overrides: Partial<PlanInput> & { config?: Values; externalName?: string } = {},
 ): PlanInput {
   const release = overrides.release?.name ?? 'llmplan';
   const name = overrides.name ?? releaseObjectName(release);
-  const live = objects(release, name, overrides.externalName);
+  const externalName = overrides.externalName ?? 'lmstudio.internal.company.com';
+  const live = objects(release, name, externalName);
   const helmRelease: HelmRelease = {
     name: release,
     namespace: 'prod',
@@ -58,10 +74,7 @@ function input(
       metadata: { name: 'llmplan', version: '0.1.0', appVersion: 'v0.1.0' },
       values: OLD_CHART_VALUES,
     },
-    config: {
-      ...(overrides.externalName ? { lmstudio: { externalName: overrides.externalName } } : {}),
-      ...overrides.config,
-    },
+    config: { lmstudio: { externalName }, ...overrides.config },
     manifest: live.map((o) => `---\n${stringify(o)}`).join(''),
     ...overrides.release,
   };
@@ -93,11 +106,60 @@ describe('planMigration', () => {
     expect(plan.resource.metadata.annotations).toEqual({ 'llmplan.io/helm-release': 'llmplan' });
   });
 
-  it('keeps the chart’s in-namespace LM Studio Service as it is (no child corresponds)', () => {
-    const plan = planMigration(input({ config: { replicaCount: 3 } }));
+  it('keeps the chart’s LM Studio Service as it is when the pods call another one (no child corresponds)', () => {
+    const env = [{ name: 'LMSTUDIO_BASE_URL', value: 'http://llm:1234/v1' }];
+    const plan = planMigration(input({ config: { replicaCount: 3, env } }));
     expect(plan.problems).toEqual([]);
     expect(refs(plan.keep)).toEqual(['Service lmstudio']);
     expect(refs(plan.create)).toEqual(['PodDisruptionBudget llmplan']);
+  });
+
+  it('issue 20: a release of the users’ chart with its default values migrates, the key into a Secret, no spec.env', () => {
+    const plan = planMigration(input());
+    expect(plan.problems).toEqual([]);
+    expect(plan.apiKeySecret).toEqual({
+      name: 'llmplan-lmstudio-api-key',
+      key: 'api-key',
+      value: 'lm-studio',
+    });
+    expect(plan.resource.spec).not.toHaveProperty('env');
+    expect(plan.resource.spec).toMatchObject({
+      lmstudio: { apiKeySecretRef: { name: 'llmplan-lmstudio-api-key', key: 'api-key' } },
+    });
+  });
+
+  it('refuses the chart’s defaults without lmstudio.externalName: the install failed on its EndpointSlice', () => {
+    const base = input({ externalName: '' });
+    base.release.config = {};
+    base.release.info.status = 'failed';
+    const problems = planMigration(base).problems;
+    expect(problems).toEqual([
+      'release llmplan revision 1 is failed, not deployed: finish or roll back the Helm operation first (helm history llmplan -n prod)',
+      expect.stringMatching(
+        /^value lmstudio\.enabled \(true\) cannot be mapped: true without lmstudio\.externalName/,
+      ),
+      'EndpointSlice lmstudio (discovery.k8s.io/v1) of release llmplan is not a kind llmplanctl migrate helm moves',
+    ]);
+  });
+
+  it('refuses exactly what migrate.cluster.test.ts expects: the dev line with two values it cannot map', () => {
+    const line = RUNBOOK.dev;
+    const extra = kwokSettings(line, 41234);
+    const plan = planMigration(
+      input({
+        release: { name: line.release } as HelmRelease,
+        config: coalesceValues(line.config, {
+          lmstudio: { externalName: '127.0.0.1', service: { port: 41234 } },
+          env: JSON.parse((extra.setJson[0] ?? '').replace(/^env=/, '')),
+          serviceAccount: { annotations: { 'iam.example/role': 'summarizer' } },
+          resources: { limits: { memory: null } },
+        }),
+      }),
+    );
+    expect(plan.problems).toEqual([
+      expect.stringMatching(/^value resources\.limits\.memory \(<unset>\) cannot be mapped/),
+      expect.stringMatching(/^value serviceAccount\.annotations /),
+    ]);
   });
 
   it('names the objects after the release as the chart does', () => {
@@ -204,7 +266,8 @@ describe('planMigration', () => {
 
   it('prints the values and the steps, or the problems and no steps', () => {
     const observed = { replicaSets: ['llmplan-abc'], pods: ['llmplan-abc-1'] };
-    const ok = formatPlan(planMigration(input()), observed, true);
+    const env = [{ name: 'LMSTUDIO_BASE_URL', value: 'http://llm:1234/v1' }];
+    const ok = formatPlan(planMigration(input({ config: { env } })), observed, true);
     expect(ok).toContain('Steps (dry run: nothing was changed):');
     expect(ok).toContain(
       'remove ReplicaSet llmplan-abc with orphan propagation: its pods (llmplan-abc-1) keep serving',

@@ -21,15 +21,18 @@ import {
   type HelmRelease,
   type ManifestObject,
   manifestObjects,
+  type Values,
 } from './helm-release.js';
 import {
   API_KEY_SECRET_KEY,
   apiKeySecretName,
   CHART_NAME,
   CHART_VERSIONS,
+  chartFullname,
   type Finding,
   mapValues,
 } from './helm-values.js';
+import { resourceFor } from './kinds.js';
 
 /** On the SummarizerService: the Helm release it was migrated from (and resumes from). */
 export const MIGRATED_FROM_ANNOTATION = 'llmplan.io/helm-release';
@@ -82,9 +85,12 @@ export interface Plan {
   problems: string[];
 }
 
-/** The release's object names: `<release>` if it contains "llmplan", else `<release>-llmplan` (the chart's rule). */
-export function releaseObjectName(release: string): string {
-  return release.includes(CHART_NAME) ? release : `${release}-${CHART_NAME}`.slice(0, 63);
+/**
+ * The release's object names, the chart's fullname: fullnameOverride, else `<release>` if it
+ * contains the chart's name (nameOverride or "llmplan"), else `<release>-<name>`.
+ */
+export function releaseObjectName(release: string, values: Values = {}): string {
+  return chartFullname(release, values);
 }
 
 /** Reasons the release is not one this command migrates (another chart, a version it does not know, not deployed). */
@@ -141,7 +147,7 @@ function deploymentProblems(name: string, deployment: KubeObject | undefined): s
   if (!same) {
     problems.push(
       `Deployment ${deployment.metadata.name} selects its pods with ${JSON.stringify(have)}, and a Deployment's selector cannot change; a SummarizerService named ${name} selects ${JSON.stringify(want)}. ` +
-        'No SummarizerService can adopt it in place: the chart names objects <release>-llmplan when the release name lacks "llmplan", but selects pods by the release name. Reinstall the release under a name containing "llmplan", or run a SummarizerService beside it and move the clients.',
+        'No SummarizerService can adopt it in place: the chart names its objects <release>-llmplan when the release name lacks "llmplan" (or after nameOverride / fullnameOverride), but selects pods by the release name (and app.kubernetes.io/name by nameOverride). Reinstall the release under a name containing "llmplan" without those overrides, or run a SummarizerService beside it and move the clients.',
     );
   }
   const named = spec?.template?.spec?.containers?.some((c) =>
@@ -163,6 +169,11 @@ function objectProblems(
   resuming: string | undefined,
 ): string[] {
   const what = `${object.kind} ${object.metadata.name}`;
+  if (!resourceFor(object)) {
+    return [
+      `${what} (${object.apiVersion}) of release ${release.name} is not a kind llmplanctl migrate helm moves`,
+    ];
+  }
   if (!live) return [`${what} of release ${release.name} does not exist (deleted by hand?)`];
   const controller = controllerOf(live);
   // Adopted already by the migration being resumed.
@@ -188,6 +199,7 @@ export function planMigration(input: PlanInput): Plan {
   const problems = releaseProblems(release);
   const mapping = mapValues(effectiveValues(release), {
     name,
+    release: release.name,
     ...(release.chart.metadata.appVersion ? { appVersion: release.chart.metadata.appVersion } : {}),
   });
   for (const f of mapping.findings) {

@@ -4,32 +4,17 @@
  * failure becomes a message that says what is missing and where.
  */
 import { childKey } from '../../desired/children.js';
-import { builtin, type KubeObject, type ResourceDescriptor } from '../../runtime/resource.js';
+import { builtin, type KubeObject } from '../../runtime/resource.js';
 import type { Session } from '../connect.js';
 import { type ApiCall, CtlError, callApi } from '../errors.js';
 import { decodeRelease, HELM_OWNER, HELM_OWNER_LABEL, type HelmRelease } from './helm-release.js';
+import { resourceFor } from './kinds.js';
 import type { ObjectRef } from './plan.js';
 
 /** On a retired release's Secrets: the SummarizerService it became. */
 export const MIGRATED_TO_LABEL = 'llmplan.io/migrated-to';
 
-/** The kinds chart llmplan's manifests and a SummarizerService's children are made of. */
-const KINDS: readonly ResourceDescriptor[] = [
-  builtin.serviceAccounts,
-  builtin.configMaps,
-  builtin.services,
-  builtin.deployments,
-  builtin.horizontalPodAutoscalers,
-  builtin.ingresses,
-  builtin.podDisruptionBudgets,
-];
-
-export function resourceFor(ref: ObjectRef): ResourceDescriptor | undefined {
-  const [group, version] = ref.apiVersion.includes('/')
-    ? ref.apiVersion.split('/', 2)
-    : ['', ref.apiVersion];
-  return KINDS.find((k) => k.kind === ref.kind && k.group === group && k.version === version);
-}
+export { resourceFor } from './kinds.js';
 
 type SecretObject = KubeObject & { type?: string; data?: Record<string, string> };
 
@@ -88,11 +73,8 @@ export async function readObjects(
   await Promise.all(
     refs.map(async (ref) => {
       const resource = resourceFor(ref);
-      if (!resource) {
-        throw new CtlError(
-          `${ref.kind} ${ref.name} (${ref.apiVersion}) is not a kind llmplanctl migrates`,
-        );
-      }
+      // A kind migrate does not move: the plan names it as a problem.
+      if (!resource) return;
       const what: ApiCall = {
         verb: 'get',
         resource: resource.plural,

@@ -25,6 +25,14 @@
  *
  * Every step first checks whether it is done already, so an interrupted migration resumes
  * when run again.
+ *
+ * A migration that cannot finish before the release's ReplicaSet is removed (step 3: the
+ * operator never adopts, or refuses what it adopted) is undone, within UNDO_SECONDS: the
+ * marks removed, the SummarizerService deleted without its release objects (orphan
+ * propagation) and what only it had, each adopted object given back to Helm as the release
+ * left it (undo.ts), the Deployment resumed, the API key Secret deleted — and the error says
+ * what the operator reported. Past that point the migration only goes forward: running the
+ * same command again continues it.
  */
 import { ANNOTATIONS, LABELS, MANAGER, selectorLabels } from '../../api/labels.js';
 import { summarizerServices } from '../../api/summarizerservice.js';
@@ -38,9 +46,17 @@ import {
   HELM_OWNER_LABEL,
   HELM_RELEASE_NAME_ANNOTATION,
   HELM_RELEASE_NAMESPACE_ANNOTATION,
+  manifestObjects,
 } from './helm-release.js';
 import { describeRef, MIGRATED_FROM_ANNOTATION, type ObjectRef, type Plan } from './plan.js';
 import { MIGRATED_TO_LABEL, resourceFor } from './read.js';
+import {
+  isAdopted,
+  type JsonPatchOp,
+  type OperatorEvent,
+  operatorReport,
+  restorePatch,
+} from './undo.js';
 
 /** Field manager of the Deployment's `spec.paused` during the migration (an Apply the operator keeps). */
 export const PAUSE_MANAGER = 'llmplanctl-migrate';
@@ -49,6 +65,8 @@ export const DRAIN_LABEL = 'llmplan.io/drain';
 /** Seconds between a pod leaving the EndpointSlices and its deletion (the operator's preStop sleep). */
 export const DRAIN_SECONDS = 5;
 const POLL_MS = 500;
+/** How long undoing a migration that cannot finish may take. */
+export const UNDO_SECONDS = 120;
 
 /** Labels Helm sets that nothing else reads; dropped from the objects that stay. */
 const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/version'];
@@ -74,6 +92,7 @@ const selector = (labels: Record<string, string>) =>
 const isOperatorTemplate = (labels: Record<string, string> | undefined) =>
   labels?.[LABELS.managedBy] === MANAGER;
 const controllerUid = (o: KubeObject) => o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export interface StepsOptions {
   session: Session;
@@ -112,16 +131,26 @@ export class MigrationSteps {
   /** Runs every step; `existing` is the SummarizerService of an interrupted run. */
   async run(existing?: KubeObject): Promise<void> {
     this.#resource = existing;
-    await this.#createApiKeySecret();
-    await this.#pause();
-    await this.#mark();
-    await this.#createResource();
-    await this.#awaitAdoption();
-    await this.#orphanReleaseReplicaSets();
-    await this.#resume();
-    await this.#awaitRollout();
-    await this.#drainReleasePods();
-    await this.#retire();
+    try {
+      await this.#createApiKeySecret();
+      await this.#pause();
+      await this.#mark();
+      await this.#createResource();
+      await this.#awaitAdoption();
+    } catch (err) {
+      throw await this.#undo(err);
+    }
+    try {
+      await this.#orphanReleaseReplicaSets();
+      await this.#resume();
+      await this.#awaitRollout();
+      await this.#drainReleasePods();
+      await this.#retire();
+    } catch (err) {
+      throw new CtlError(
+        `${errorText(err)} ${await this.#operatorSays()}\nThe release's pods keep serving (nothing was lost), but past the removal of its ReplicaSet the migration only goes forward: run the same command again to continue the migration.`,
+      );
+    }
   }
 
   /** The release's ReplicaSets and pods as they are now (for --dry-run's steps). */
@@ -146,15 +175,15 @@ export class MigrationSteps {
   }
 
   /** Polls `probe` until it returns a value; on the deadline, fails saying what it saw last. */
-  async #until<T>(what: string, probe: () => Promise<{ done?: T; seen: string }>): Promise<T> {
+  async #until<T>(
+    what: string,
+    probe: () => Promise<{ done?: T; seen: string }>,
+    deadline = this.#deadline,
+  ): Promise<T> {
     for (;;) {
       const { done, seen } = await probe();
       if (done !== undefined) return done;
-      if (this.#now() > this.#deadline) {
-        throw new CtlError(
-          `timed out waiting for ${what} (${seen}). Nothing was lost: run the same command again to continue the migration.`,
-        );
-      }
+      if (this.#now() > deadline) throw new CtlError(`timed out waiting for ${what} (${seen}).`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
@@ -298,25 +327,217 @@ export class MigrationSteps {
       }
       if (waiting.length === 0) return { done: true, seen: '' };
       return {
-        seen: `not adopted yet: ${waiting.join(', ')}. ${await this.#resourceConditions()} Is the llmplan operator running, at a version that adopts (${ANNOTATIONS.adopt})?`,
+        seen: `not adopted yet: ${waiting.join(', ')}. Is the llmplan operator running, at a version that adopts (${ANNOTATIONS.adopt})?`,
       };
     });
     this.#log(`the operator adopted ${this.#plan.adopt.map(describeRef).join(', ')}`);
   }
 
-  async #resourceConditions(): Promise<string> {
-    const live = await this.#session.client
-      .find<
-        KubeObject & {
-          status?: {
-            conditions?: { type: string; status: string; reason?: string; message?: string }[];
-          };
-        }
-      >(summarizerServices, this.#plan.name, this.#ns)
+  /** The SummarizerService as it is now, if any. */
+  async #liveResource(): Promise<KubeObject | undefined> {
+    return this.#session.client
+      .find<KubeObject>(summarizerServices, this.#plan.name, this.#ns)
       .catch(() => undefined);
-    const conditions = (live?.status?.conditions ?? []).filter((c) => c.status !== 'Unknown');
-    if (conditions.length === 0) return 'The SummarizerService has no status yet.';
-    return `The SummarizerService says: ${conditions.map((c) => `${c.type}=${c.status} ${c.reason ?? ''}${c.message ? ` (${c.message})` : ''}`).join('; ')}.`;
+  }
+
+  /** What the operator reports about the SummarizerService: conditions and Warning events. */
+  async #operatorSays(): Promise<string> {
+    const live = await this.#liveResource();
+    const events = live
+      ? await this.#session.client
+          .list<KubeObject & OperatorEvent>(builtin.events, { namespace: this.#ns })
+          .then((l) => l.items)
+          .catch(() => [])
+      : [];
+    return operatorReport(live, events);
+  }
+
+  /**
+   * Undoes a migration that cannot finish, before the release's ReplicaSet is removed (see
+   * the header); returns the error to throw: the cause, what the operator says, what was
+   * undone and what could not be.
+   */
+  async #undo(cause: unknown): Promise<CtlError> {
+    const says = await this.#operatorSays();
+    const deadline = this.#now() + UNDO_SECONDS * 1000;
+    const undone: string[] = [];
+    const failed: string[] = [];
+    const step = async (what: string, run: () => Promise<boolean | undefined>) => {
+      try {
+        if ((await run()) !== false) undone.push(what);
+      } catch (err) {
+        failed.push(`${what}: ${errorText(err)}`);
+      }
+    };
+    const release = this.#plan.release.name;
+    const deployment = await this.#getDeployment().catch(() => undefined);
+    if (deployment && (await this.#releaseReplicaSets().catch(() => [])).length === 0) {
+      // Not this run's doing: an earlier, interrupted one got past the point of no return.
+      return new CtlError(
+        `${errorText(cause)} ${says}\nThe release's ReplicaSet is gone already (an earlier run removed it): the migration only goes forward; run the same command again to continue it.`,
+      );
+    }
+    const manifests = manifestObjects(this.#plan.release.manifest);
+    const manifestOf = (ref: ObjectRef) =>
+      manifests.find((m) => m.kind === ref.kind && m.metadata.name === ref.name);
+
+    // 1. No new adoption: the marks on objects not adopted yet go first (best effort: step 3
+    //    looks at every object again once the SummarizerService is gone).
+    for (const ref of this.#plan.adopt) {
+      const resource = resourceFor(ref);
+      const manifest = manifestOf(ref);
+      if (!resource || !manifest) continue;
+      try {
+        const live = await this.#session.client.find(resource, ref.name, this.#ns);
+        if (live && !isAdopted(live) && live.metadata.annotations?.[ANNOTATIONS.adopt]) {
+          await this.#jsonPatch(resource, ref, restorePatch(manifest, live, this.#releaseRef()));
+          undone.push(`${describeRef(ref)}: adoption mark removed`);
+        }
+      } catch {
+        // Adopted meanwhile, or changed: step 3.
+      }
+    }
+    // 2. The SummarizerService migrate created, without the release's objects; then what
+    //    only it had (the PodDisruptionBudget, its ControllerRevisions…).
+    const resource = await this.#liveResource();
+    if (resource?.metadata.annotations?.[MIGRATED_FROM_ANNOTATION] === release) {
+      const uid = resource.metadata.uid;
+      const owned = await this.#ownedBy(uid);
+      await step(
+        `SummarizerService ${this.#plan.name} deleted (orphan propagation: the release's objects stay)`,
+        async () => {
+          await this.#session.client.delete(summarizerServices, this.#plan.name, this.#ns, {
+            propagationPolicy: 'Orphan',
+            ...(uid ? { preconditions: { uid } } : {}),
+            ignoreNotFound: true,
+          });
+          await this.#until(
+            `SummarizerService ${this.#plan.name} to be gone and its owner references dropped`,
+            async () =>
+              (await this.#liveResource()) ? { seen: 'still there' } : { done: true, seen: '' },
+            deadline,
+          );
+          return true;
+        },
+      );
+      for (const { resource: kind, object } of owned) {
+        await step(
+          `${object.kind} ${object.metadata.name} (the SummarizerService's only) deleted`,
+          () =>
+            this.#session.client.delete(kind, object.metadata.name ?? '', this.#ns, {
+              preconditions: { uid: object.metadata.uid },
+              ignoreNotFound: true,
+            }),
+        );
+      }
+    }
+    // 3. Each adopted object back to Helm as the release left it; a mark left is removed.
+    for (const ref of this.#plan.adopt) {
+      const kind = resourceFor(ref);
+      const manifest = manifestOf(ref);
+      if (!kind || !manifest) continue;
+      await step(`${describeRef(ref)} back to Helm`, async () => {
+        // Guarded by the resourceVersion read: a write in between is read again.
+        for (let attempt = 1; ; attempt++) {
+          const live = await this.#session.client.find(kind, ref.name, this.#ns);
+          const ops = live ? restorePatch(manifest, live, this.#releaseRef()) : [];
+          if (ops.length === 0) return false;
+          const what =
+            live && isAdopted(live)
+              ? `${describeRef(ref)}: given back to Helm (its labels and annotations, the release's fields)`
+              : `${describeRef(ref)}: adoption mark removed`;
+          try {
+            await this.#jsonPatch(kind, ref, ops);
+            undone.push(what);
+            return false;
+          } catch (err) {
+            if (attempt >= 3) throw err;
+          }
+        }
+      });
+    }
+    // 4. Resumed, once its pod template is the release's: resuming then starts no rollout.
+    await step(`Deployment ${this.#deployment} resumed`, async () => {
+      const live = await this.#getDeployment();
+      if (!live.spec?.paused) return false;
+      const template = (
+        live as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } }
+      ).spec?.template?.metadata?.labels;
+      if (isOperatorTemplate(template)) {
+        throw new CtlError(
+          "left paused: its pod template is still the operator's, and resuming would replace the release's pods",
+        );
+      }
+      await this.#applyPause(false);
+      return true;
+    });
+    // 5. The API key Secret migrate created.
+    const secret = this.#plan.apiKeySecret;
+    if (secret) {
+      await step(`Secret ${secret.name} deleted`, async () => {
+        const live = await this.#session.client.find(builtin.secrets, secret.name, this.#ns);
+        if (live?.metadata.labels?.[MIGRATED_FROM_ANNOTATION] !== release) return false;
+        return this.#session.client.delete(builtin.secrets, secret.name, this.#ns, {
+          preconditions: { uid: live.metadata.uid },
+          ignoreNotFound: true,
+        });
+      });
+    }
+    const lines = [`${errorText(cause)} ${says}`];
+    if (undone.length > 0) lines.push(`Undone:\n${undone.map((u) => `  - ${u}`).join('\n')}`);
+    if (failed.length > 0) {
+      lines.push(
+        `Could not be undone (within ${UNDO_SECONDS} s):\n${failed.map((f) => `  - ${f}`).join('\n')}`,
+        'Run the same command again to continue the migration instead, or finish undoing by hand (docs/migrate-helm.md, A migration that cannot finish).',
+      );
+    } else {
+      lines.push(
+        `Helm release ${release} is as it was (helm list shows it; its pods never stopped). Fix what the operator reports, then run the same command again.`,
+      );
+    }
+    return new CtlError(lines.join('\n'));
+  }
+
+  #releaseRef() {
+    return { name: this.#plan.release.name, namespace: this.#ns };
+  }
+
+  async #jsonPatch(resource: ResourceDescriptor, ref: ObjectRef, ops: JsonPatchOp[]) {
+    if (ops.length === 0) return;
+    await this.#call(
+      {
+        verb: 'patch',
+        resource: resource.plural,
+        group: resource.group,
+        namespace: this.#ns,
+        name: ref.name,
+      },
+      () => this.#session.client.patch(resource, ref.name, this.#ns, ops, { type: 'json' }),
+    );
+  }
+
+  /** Objects the SummarizerService controls that are not the release's: deleted with it on an undo. */
+  async #ownedBy(
+    uid: string | undefined,
+  ): Promise<{ resource: ResourceDescriptor; object: KubeObject }[]> {
+    if (!uid) return [];
+    const out: { resource: ResourceDescriptor; object: KubeObject }[] = [];
+    for (const ref of this.#plan.create) {
+      const resource = resourceFor(ref);
+      if (!resource) continue;
+      const live = await this.#session.client
+        .find(resource, ref.name, this.#ns)
+        .catch(() => undefined);
+      if (live && controllerUid(live) === uid) out.push({ resource, object: live });
+    }
+    const revisions = await this.#session.client
+      .list(builtin.controllerRevisions, { namespace: this.#ns })
+      .then((l) => l.items)
+      .catch(() => []);
+    for (const r of revisions) {
+      if (controllerUid(r) === uid) out.push({ resource: builtin.controllerRevisions, object: r });
+    }
+    return out;
   }
 
   /** ReplicaSets of the Deployment that run the release's pod template (not the operator's). */

@@ -13,7 +13,7 @@ import { type KubectlResult, kubeconfigPath, runProgram } from '../kube.js';
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../../..');
 export const OPERATOR_CHART = path.join(root, 'charts/llmplan-operator');
-/** The old chart's stand-in: what users install with the runbook's lines. */
+/** The users' chart, verbatim (charts/README.md): what they install with the guide's lines. */
 export const OLD_CHART = path.join(root, 'test/support/helm/charts/llmplan');
 
 let binary: Promise<string> | undefined;

@@ -1,7 +1,7 @@
 /**
  * Helpers of the `llmplanctl migrate helm` tests (the local control plane's and kind's): the
- * old chart installed with a real `helm install`, the real llmplanctl as a child process,
- * and what a migration must have left behind.
+ * users' chart installed with a real `helm install` under a guide line's release name, the
+ * real llmplanctl as a child process, and what a migration must have left behind.
  */
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -16,10 +16,10 @@ import {
 } from '../../../operator/runtime/index.js';
 import { type KubectlResult, kubeconfigPath, runProgram } from '../kube.js';
 import { helm, helmOk, OLD_CHART } from './helm.js';
-import { type RunbookLine, setArgs } from './runbook.js';
+import { lineArgs, type RunbookLine } from './runbook.js';
+import type { Extra } from './test-settings.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
-export const RELEASE = 'llmplan';
 
 /** The real llmplanctl (bin/llmplanctl), bounded in time; never throws on a non-zero exit. */
 export function llmplanctl(args: string[], timeoutMs = 300_000): Promise<KubectlResult> {
@@ -29,29 +29,33 @@ export function llmplanctl(args: string[], timeoutMs = 300_000): Promise<Kubectl
   });
 }
 
-/** `helm install llmplan <old chart> -n ns` with a runbook line and the test's own settings. */
+/**
+ * `helm install <line.release> <users' chart> -n ns` with a guide line and the test's own
+ * settings after it (test-settings.ts). The SummarizerService migrate creates has the
+ * release's name (the chart's fullname: every guide release name contains "llmplan").
+ */
 export async function installOldChart(
   namespace: string,
   line: RunbookLine,
-  extra: string[],
+  extra: Partial<Extra>,
   options: { wait?: boolean } = {},
 ): Promise<void> {
   await helmOk([
     'install',
-    RELEASE,
+    line.release,
     OLD_CHART,
     '-n',
     namespace,
-    ...setArgs([...line.set, ...extra]),
+    ...lineArgs(line, extra),
     ...(options.wait === false ? [] : ['--wait', '--timeout', '300s']),
   ]);
 }
 
 /** The release's current record, decoded from its Secret as llmplanctl reads it. */
-export async function releaseRecord(client: KubeClient, namespace: string) {
+export async function releaseRecord(client: KubeClient, namespace: string, release: string) {
   const { items } = await client.list<KubeObject & { data?: { release?: string } }>(
     builtin.secrets,
-    { namespace, labelSelector: `owner=helm,name=${RELEASE}` },
+    { namespace, labelSelector: `owner=helm,name=${release}` },
   );
   const latest = items.sort(
     (a, b) => Number(b.metadata.labels?.version) - Number(a.metadata.labels?.version),
@@ -113,9 +117,10 @@ export async function snapshot(
 export async function expectMigrated(
   client: KubeClient,
   namespace: string,
+  release: string,
   before: readonly KubeObject[],
 ): Promise<KubeObject> {
-  const cr = await client.get(summarizerServices, RELEASE, namespace);
+  const cr = await client.get(summarizerServices, release, namespace);
   for (const old of before) {
     const kind = KINDS[old.kind ?? ''] as ResourceDescriptor;
     const now = await client.get<KubeObject & { spec?: { clusterIP?: string } }>(
@@ -130,7 +135,7 @@ export async function expectMigrated(
       what,
     ).toMatchObject({
       kind: 'SummarizerService',
-      name: RELEASE,
+      name: release,
       uid: cr.metadata.uid,
     });
     expect(now.metadata.labels?.[LABELS.managedBy], what).toBe(MANAGER);
@@ -146,12 +151,12 @@ export async function expectMigrated(
   // Every revision's record kept, none of them Helm's any more.
   const { items } = await client.list(builtin.secrets, {
     namespace,
-    labelSelector: `name=${RELEASE}`,
+    labelSelector: `name=${release}`,
   });
   expect(items.length).toBeGreaterThan(0);
   for (const secret of items) {
     expect(secret.metadata.labels, secret.metadata.name).toMatchObject({
-      'llmplan.io/migrated-to': RELEASE,
+      'llmplan.io/migrated-to': release,
     });
     expect(secret.metadata.labels?.owner, secret.metadata.name).toBeUndefined();
   }
@@ -159,8 +164,8 @@ export async function expectMigrated(
 }
 
 /** `helm install` of the same name afterwards is refused: Helm cannot take the objects back by accident. */
-export async function expectHelmInstallRefused(namespace: string): Promise<void> {
-  const again = await helm(['install', RELEASE, OLD_CHART, '-n', namespace]);
+export async function expectHelmInstallRefused(namespace: string, release: string): Promise<void> {
+  const again = await helm(['install', release, OLD_CHART, '-n', namespace]);
   expect(again.code).not.toBe(0);
   expect(again.stderr).toMatch(
     /cannot re-use a name that is still in use|exists and cannot be imported/,

@@ -1,4 +1,4 @@
-/** The defaults of the old chart (llmplan 0.1.0): test/support/helm/charts/llmplan/values.yaml, for unit tests. */
+/** The defaults of the users' chart (llmplan 0.1.0, verbatim): test/support/helm/charts/llmplan/values.yaml, for unit tests. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
